@@ -1,0 +1,87 @@
+"""Money: discounting, NPV, ROI, IRR, payback and CLV (MODEL.md "Time and money", §5).
+
+Conventions: monthly steps ``t = 0..H-1``; cash of month ``t`` is discounted at the
+*end* of that month with ``v = (1+i)^(-1/12)`` for an annual rate ``i``, so
+``PV = Σ_t CF(t)·v^(t+1)``. Every function takes a leading ``draw`` axis.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def monthly_discount(annual_rate) -> np.ndarray:
+    """Monthly discount factor ``v = (1+i)^(-1/12)`` per draw."""
+    return (1.0 + np.asarray(annual_rate, dtype=float)) ** (-1.0 / 12.0)
+
+
+def discount_factors(v: np.ndarray, horizon: int) -> np.ndarray:
+    """``v^(t+1)`` for t = 0..H-1; shape (draw, H)."""
+    return np.asarray(v)[:, None] ** np.arange(1, horizon + 1)[None, :]
+
+
+def present_value(cash: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Present value of monthly cash flows (draw, H) → (draw,)."""
+    return (cash * discount_factors(v, cash.shape[-1])).sum(axis=-1)
+
+
+def clv_constant(margin, churn, v):
+    """Closed-form value of one customer with constant churn θ and monthly margin m.
+
+    ``CLV = m·v / (1 − (1−θ)·v)``: margin earned at the start of each month the customer
+    is active, discounted to the end of that month (MODEL.md, time conventions).
+
+    Examples
+    --------
+    >>> round(clv_constant(10.0, 0.02, 1.08 ** (-1 / 12)), 4)
+    379.6093
+    """
+    return margin * v / (1.0 - (1.0 - churn) * v)
+
+
+def payback_month(cash: np.ndarray) -> np.ndarray:
+    """Months until cumulative cash turns non-negative and stays so; NaN if not within the horizon.
+
+    ``0`` means the cumulative cash flow is never negative. Shape (draw, H) → (draw,).
+    """
+    cumulative = np.cumsum(cash, axis=-1)
+    negative = cumulative < -1e-9 * np.maximum(1.0, np.abs(cash).max(axis=-1, keepdims=True))
+    horizon = cash.shape[-1]
+    # Last month with a negative cumulative; payback is the month after it.
+    last_negative = horizon - 1 - np.argmax(negative[..., ::-1], axis=-1)
+    months = np.where(negative.any(axis=-1), last_negative + 1.0, 0.0)
+    return np.where(negative[..., -1], np.nan, months)
+
+
+def irr(cash: np.ndarray, *, tol: float = 1e-10, iterations: int = 200) -> np.ndarray:
+    """Annualised internal rate of return per draw; NaN where it does not exist.
+
+    The monthly rate ``r`` solves ``Σ_t CF(t)·(1+r)^-(t+1) = 0``; it is searched by
+    bisection on ``(−0.99, 10)`` per month (vectorised over draws) and exists only where
+    the NPV changes sign over that range, i.e. where the cash flow changes sign. With
+    more than one sign change the root found is the one bracketed by that range.
+    Returns ``(1+r)^12 − 1``.
+    """
+    cash = np.asarray(cash, dtype=float)
+    months = np.arange(1, cash.shape[-1] + 1)
+
+    def npv(rate: np.ndarray) -> np.ndarray:
+        return (cash * (1.0 + rate[:, None]) ** (-months[None, :])).sum(axis=-1)
+
+    n = cash.shape[0]
+    lo = np.full(n, -0.99)
+    hi = np.full(n, 10.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        f_lo, f_hi = npv(lo), npv(hi)
+        ok = np.isfinite(f_lo) & np.isfinite(f_hi) & (np.sign(f_lo) * np.sign(f_hi) < 0)
+        for _ in range(iterations):
+            mid = 0.5 * (lo + hi)
+            f_mid = npv(mid)
+            left = np.sign(f_mid) == np.sign(f_lo)
+            lo = np.where(left, mid, lo)
+            f_lo = np.where(left, f_mid, f_lo)
+            hi = np.where(left, hi, mid)
+            if np.all((hi - lo)[ok] < tol):
+                break
+    monthly = 0.5 * (lo + hi)
+    return np.where(ok, (1.0 + monthly) ** 12 - 1.0, np.nan)

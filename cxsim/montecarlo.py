@@ -1,0 +1,183 @@
+"""Monte Carlo driver: draws in chunks, programme and baseline on the same draws.
+
+Draw ``i`` depends only on the seed and ``i`` (see :mod:`cxsim.sampling`), so a run
+gives identical numbers however it is chunked, and its first ``n`` draws equal an
+``n``-draw run. Chunks bound the working memory of the engine.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Collection, Mapping
+
+import numpy as np
+
+from cxsim.engine import LEVERS, ChunkOutput, run
+from cxsim.errors import CxsimError
+from cxsim.params import build_params
+from cxsim.results import SimulationResult
+from cxsim.sampling import draw_inputs, new_seed
+from cxsim.scenario import Scenario, load_scenario
+
+# Working memory of one chunk stays near this many float64 cells of customer state.
+CHUNK_CELLS = 2_000_000
+
+
+def default_chunk(scenario: Scenario) -> int:
+    """Draws per chunk so the engine's (arm, draw, segment, class) state stays small."""
+    classes = scenario.latent_classes if any(s.sbg for s in scenario.segments.values()) else 1
+    per_draw = 2 * len(scenario.segments) * max(classes, scenario.horizon_months // 4)
+    return max(100, CHUNK_CELLS // per_draw)
+
+
+def simulate(
+    scenario: Scenario | str | Mapping,
+    draws: int = 1,
+    seed: int | None = None,
+    *,
+    chunk_size: int | None = None,
+    progress: bool | None = None,
+    fixed: Mapping[str, float] | None = None,
+    groups_on: Collection[str] | None = None,
+    levers: Collection[str] = LEVERS,
+) -> SimulationResult:
+    """Simulate a scenario: programme and no-programme baseline on paired draws.
+
+    Parameters
+    ----------
+    scenario : Scenario, path or mapping
+        A loaded scenario, or anything :func:`cxsim.load_scenario` accepts.
+    draws : int
+        Monte Carlo draws (1 for a point estimate when no input is uncertain).
+    seed : int, optional
+        Fixes the random numbers; ``None`` picks one (recorded in ``result.seed``).
+    chunk_size : int, optional
+        Draws per chunk; results do not depend on it.
+    progress : bool, optional
+        Show a progress bar; by default only for long runs on a terminal or notebook.
+    fixed : mapping, optional
+        Inputs pinned to a number in every draw, by dotted path.
+    groups_on : collection of str, optional
+        Work groups in the programme (the others are left out); default all.
+    levers : collection of str
+        Money levers that respond (``retention``, ``share_of_wallet``, ``referrals``,
+        ``cost_to_serve``); default all.
+
+    Returns
+    -------
+    SimulationResult
+
+    Examples
+    --------
+    >>> import cxsim
+    >>> result = cxsim.simulate("scenarios/retail_bank.yaml", draws=1, seed=1)  # doctest: +SKIP
+    >>> result.summary()  # doctest: +SKIP
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    if isinstance(draws, bool) or not isinstance(draws, int | np.integer) or draws < 1:
+        raise CxsimError(f"draws must be a whole number ≥ 1 (got {draws!r})")
+    if seed is None:
+        seed = new_seed()
+    elif isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise CxsimError(f"seed must be a whole number ≥ 0 (got {seed!r})")
+    unknown_levers = set(levers) - set(LEVERS)
+    if unknown_levers:
+        raise CxsimError(f"unknown levers {sorted(unknown_levers)}; known: {', '.join(LEVERS)}")
+    mask = None
+    if groups_on is not None:
+        unknown = set(groups_on) - set(scenario.work_groups)
+        if unknown:
+            raise CxsimError(
+                f"unknown work groups {sorted(unknown)}; known: {', '.join(scenario.work_groups)}"
+            )
+        mask = np.array([g in groups_on for g in scenario.work_groups], dtype=bool)
+    if fixed:
+        known = {i.path for i in scenario.inputs()}
+        unknown = set(fixed) - known
+        if unknown:
+            raise CxsimError(f"cannot fix unknown inputs {sorted(unknown)}")
+
+    chunk = int(chunk_size or default_chunk(scenario))
+    if chunk < 1:
+        raise CxsimError(f"chunk_size must be ≥ 1 (got {chunk_size!r})")
+    bounds = [(a, min(a + chunk, draws)) for a in range(0, draws, chunk)]
+    outputs: list[ChunkOutput] = []
+    bar = _ProgressBar(len(bounds), draws, progress)
+    market = []
+    for start, stop in bounds:
+        values = draw_inputs(scenario, int(seed), start, stop, dict(fixed or {}))
+        params = build_params(scenario, values)
+        outputs.append(run(params, groups_on=mask, levers=levers))
+        if params.market_size is not None:
+            market.append(params.market_size)
+        bar.update(stop - start)
+    bar.close()
+    return _assemble(scenario, int(seed), outputs, np.concatenate(market) if market else None)
+
+
+def _assemble(
+    scenario: Scenario, seed: int, outputs: list[ChunkOutput], market: np.ndarray | None
+) -> SimulationResult:
+    def join(get, axis=0):
+        parts = [get(o) for o in outputs]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=axis)
+
+    metrics = {
+        name: join(lambda o, n=name: np.ascontiguousarray(o.metrics[n]), axis=1)
+        for name in outputs[0].metrics
+    }
+    return SimulationResult(
+        scenario=scenario,
+        seed=seed,
+        metrics=metrics,
+        leading_values=join(lambda o: o.leading),
+        closure=join(lambda o: o.closure),
+        perceived=join(lambda o: o.perceived),
+        group_cost=join(lambda o: o.group_cost),
+        v=join(lambda o: o.v),
+        market_size=market,
+    )
+
+
+class _ProgressBar:
+    """tqdm over draws, shown for runs longer than about two seconds when someone is watching."""
+
+    def __init__(self, chunks: int, draws: int, show: bool | None):
+        self.show = show
+        self.draws = draws
+        self.started = time.perf_counter()
+        self.bar = None
+        self.done = 0
+        self.chunks = chunks
+
+    def update(self, n: int) -> None:
+        self.done += n
+        if self.bar is None and self._wanted():
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=self.draws, unit="draw", desc="simulating", leave=False)
+            self.bar.update(self.done - n)
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def _wanted(self) -> bool:
+        if self.show is not None:
+            return self.show and self.chunks > 1
+        if self.done >= self.draws:
+            return False
+        elapsed = time.perf_counter() - self.started
+        expected = elapsed * self.draws / max(self.done, 1)
+        return expected > 2.0 and _attended()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _attended() -> bool:
+    """True on an interactive terminal or inside a Jupyter kernel."""
+    if "ipykernel" in sys.modules:
+        return True
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())

@@ -1,0 +1,152 @@
+"""Sampled inputs → the arrays the engine runs on, one leading ``draw`` axis each.
+
+Segments are stacked in scenario order (axis ``S``), work groups likewise (``G``);
+latent churn classes form axis ``K`` (one-class segments are padded with empty
+classes, which never hold customers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cxsim.customers import beta_classes, monthly_from_period, starting_mix
+from cxsim.finance import monthly_discount
+from cxsim.scenario import Scenario, topological_order
+
+SEGMENT_FIELDS = (
+    "customers",
+    "arpu",
+    "gross_margin",
+    "share_of_wallet",
+    "promoters",
+    "detractors",
+    "contacts_per_customer",
+    "cost_per_contact",
+    "new_customers_per_month",
+    "cac",
+    "referral_rate",
+    "referral_cost",
+)
+RESPONSE_FIELDS = (
+    "churn_reduction",
+    "wallet_gain",
+    "promoter_gain",
+    "detractor_reduction",
+    "avoidable_contacts",
+    "perception_delay_months",
+    "perception_lag_months",
+)
+
+
+@dataclass
+class Params:
+    """Every input of one chunk of draws as arrays (shapes in comments)."""
+
+    segments: list[str]
+    groups: list[str]
+    horizon: int
+    seg: dict[str, np.ndarray]  # field -> (draw, S)
+    resp: dict[str, np.ndarray]  # field -> (draw, S)
+    market_size: np.ndarray | None  # (draw, S); NaN where no market size is given
+    theta: np.ndarray  # (draw, S, K) monthly churn per class
+    weight: np.ndarray  # (draw, S, K) class shares of new customers
+    start_mix: np.ndarray  # (draw, S, K) class shares of today's customers
+    pain: np.ndarray  # (draw, S, G)
+    plan_start: np.ndarray  # (draw, G)
+    plan_ramp: np.ndarray  # (draw, G)
+    target: np.ndarray  # (draw, G)
+    execution: np.ndarray  # (draw, G)
+    cost_one_time: np.ndarray  # (draw, G)
+    cost_monthly: np.ndarray  # (draw, G)
+    curves: list[str]  # (G,)
+    requires: list[list[int]]
+    order: list[int]
+    v: np.ndarray  # (draw,) monthly discount factor
+
+    @property
+    def draws(self) -> int:
+        return self.v.shape[0]
+
+
+def build_params(scenario: Scenario, values: dict[str, np.ndarray]) -> Params:
+    """Assemble engine arrays from sampled inputs (see :func:`cxsim.sampling.draw_inputs`)."""
+    segments = list(scenario.segments)
+    groups = list(scenario.work_groups)
+    n = len(next(iter(values.values())))
+
+    def seg_stack(field: str) -> np.ndarray:
+        return np.stack([values[f"segments.{s}.{field}"] for s in segments], axis=1)
+
+    def resp_stack(field: str) -> np.ndarray:
+        cols = []
+        for s in segments:
+            own = f"segments.{s}.responses.{field}"
+            shared = f"responses.{field}"
+            cols.append(values.get(own, values.get(shared, np.zeros(n))))
+        return np.stack(cols, axis=1)
+
+    k_max = scenario.latent_classes
+    k_needed = max((k_max if scenario.segments[s].sbg is not None else 1) for s in segments)
+    theta = np.zeros((n, len(segments), k_needed))
+    weight = np.zeros_like(theta)
+    mix = np.zeros_like(theta)
+    for j, name in enumerate(segments):
+        seg = scenario.segments[name]
+        if seg.sbg is not None:
+            th, w = beta_classes(
+                values[f"segments.{name}.sbg.alpha"], values[f"segments.{name}.sbg.beta"], k_max
+            )
+            th = monthly_from_period(th, seg.sbg.period)
+        else:
+            th = values[f"segments.{name}.monthly_churn"][:, None]
+            w = np.ones((n, 1))
+        k = th.shape[1]
+        theta[:, j, :k] = th
+        weight[:, j, :k] = w
+        if seg.tenure_months is not None:
+            mix[:, j, :k] = starting_mix(th, w, tenure=values[f"segments.{name}.tenure_months"])
+        else:
+            mix[:, j, :k] = starting_mix(th, w, base_age=values[f"segments.{name}.base_age_months"])
+
+    pain = np.zeros((n, len(segments), len(groups)))
+    for g, gname in enumerate(groups):
+        for s, sname in enumerate(segments):
+            key = f"work_groups.{gname}.pain_share.{sname}"
+            if key in values:
+                pain[:, s, g] = values[key]
+
+    def group_stack(field: str) -> np.ndarray:
+        if not groups:
+            return np.zeros((n, 0))
+        return np.stack([values[f"work_groups.{g}.{field}"] for g in groups], axis=1)
+
+    index = {g: i for i, g in enumerate(groups)}
+    market = None
+    if any(scenario.segments[s].market_size is not None for s in segments):
+        market = np.stack(
+            [values.get(f"segments.{s}.market_size", np.full(n, np.nan)) for s in segments], axis=1
+        )
+    return Params(
+        segments=segments,
+        groups=groups,
+        horizon=scenario.horizon_months,
+        seg={f: seg_stack(f) for f in SEGMENT_FIELDS},
+        resp={f: resp_stack(f) for f in RESPONSE_FIELDS},
+        market_size=market,
+        theta=theta,
+        weight=weight,
+        start_mix=mix,
+        pain=pain,
+        plan_start=group_stack("plan.start_month"),
+        plan_ramp=group_stack("plan.ramp_months"),
+        target=group_stack("plan.target"),
+        execution=group_stack("execution"),
+        cost_one_time=group_stack("cost.one_time"),
+        cost_monthly=group_stack("cost.monthly"),
+        curves=[scenario.work_groups[g].plan.curve for g in groups],
+        requires=[[index[p] for p in scenario.work_groups[g].requires] for g in groups],
+        order=[index[g] for g in topological_order(scenario.work_groups)],
+        v=monthly_discount(values["discount_rate"]),
+    )

@@ -1,0 +1,487 @@
+"""SimulationResult: the numbers of a run as arrays, and the tables people read.
+
+A result keeps every metric as an array ``(arm, draw, segment, month)`` and builds
+tidy DataFrames only when asked: 10,000 draws × months × segments × metrics is far
+too many rows to build eagerly. ``summary()`` and ``quantiles()`` are the compact
+views; ``frame`` is the full tidy table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from cxsim.engine import ARMS, SEGMENT_METRICS
+from cxsim.errors import CxsimError
+from cxsim.finance import discount_factors, irr, payback_month
+
+if TYPE_CHECKING:
+    from cxsim.scenario import Scenario
+
+ALL = "all"
+# How each metric aggregates over segments: summed, or averaged with customer weights.
+SUMMED = {
+    "customers",
+    "referrals",
+    "new_customers",
+    "revenue",
+    "cost_to_serve",
+    "acquisition_cost",
+    "profit",
+}
+# Metrics that are rates per customer, averaged over the customers at the start of the month.
+PER_CUSTOMER = {
+    "churn",
+    "retention_12m",
+    "share_of_wallet",
+    "promoters",
+    "detractors",
+    "contacts_per_customer",
+    "clv",
+}
+MAX_FRAME_ROWS = 20_000_000
+QUANTILES = {"p5": 0.05, "p50": 0.5, "p95": 0.95}
+
+
+@dataclass
+class SimulationResult:
+    """Outcome of :func:`cxsim.simulate` for one scenario, seed and number of draws.
+
+    Attributes
+    ----------
+    metrics : dict of ndarray
+        Metric name → array (arm, draw, segment, month); arm 0 is the programme, 1 the baseline.
+    leading_values : ndarray (draw, work_group, month)
+        Leading indicators ``L_g(t)``.
+    closure, perceived : ndarray (draw, segment, month)
+        Gap closure ``G_s(t)`` and perceived closure ``X_s(t)``.
+    group_cost : ndarray (draw, work_group, month)
+    """
+
+    scenario: Scenario
+    seed: int
+    metrics: dict[str, np.ndarray]
+    leading_values: np.ndarray
+    closure: np.ndarray
+    perceived: np.ndarray
+    group_cost: np.ndarray
+    v: np.ndarray
+    market_size: np.ndarray | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ shape
+    @property
+    def draws(self) -> int:
+        return self.v.shape[0]
+
+    @property
+    def segments(self) -> list[str]:
+        return list(self.scenario.segments)
+
+    @property
+    def work_groups(self) -> list[str]:
+        return list(self.scenario.work_groups)
+
+    @property
+    def horizon(self) -> int:
+        return self.scenario.horizon_months
+
+    # ------------------------------------------------------------ aggregates
+    def metric(self, name: str, segment: str = ALL) -> np.ndarray:
+        """One metric as (arm, draw, month) for a segment or ``"all"``.
+
+        Besides the engine's metrics: ``nps`` (100·(promoters − detractors)),
+        ``margin_per_customer`` and ``market_share`` (when market sizes are given).
+        """
+        if name == "nps":
+            return 100.0 * (self.metric("promoters", segment) - self.metric("detractors", segment))
+        if name == "market_share":
+            return self._market_share(segment)
+        if name == "margin_per_customer":
+            # revenue·margin − cost to serve = profit + acquisition cost
+            earned = self.metric("profit", segment) + self.metric("acquisition_cost", segment)
+            return self._ratio(earned, self.metric("customers", segment))
+        if name not in self.metrics:
+            raise CxsimError(f"unknown metric {name!r}; known: {', '.join(self.metric_names)}")
+        values = self.metrics[name]
+        if segment != ALL:
+            return values[:, :, self._segment_index(segment)]
+        if name in SUMMED:
+            return values.sum(axis=2)
+        customers = self.metrics["customers"]
+        return self._ratio((values * customers).sum(axis=2), customers.sum(axis=2))
+
+    @property
+    def metric_names(self) -> list[str]:
+        names = [*SEGMENT_METRICS, "nps"]
+        if self.market_size is not None:
+            names.append("market_share")
+        return names
+
+    def _segment_index(self, segment: str) -> int:
+        try:
+            return self.segments.index(segment)
+        except ValueError:
+            raise CxsimError(
+                f"unknown segment {segment!r}; known: {', '.join(self.segments)}, all"
+            ) from None
+
+    @staticmethod
+    def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+        return np.divide(num, den, out=np.zeros_like(num, dtype=float), where=den > 0)
+
+    def _market_share(self, segment: str) -> np.ndarray:
+        if self.market_size is None:
+            raise CxsimError("market_share needs segments.<name>.market_size in the scenario")
+        customers = self.metrics["customers"]
+        if segment != ALL:
+            j = self._segment_index(segment)
+            size = self.market_size[:, j]
+            if np.isnan(size).any():
+                raise CxsimError(f"segment {segment!r} has no market_size")
+            return customers[:, :, j] / size[None, :, None]
+        known = ~np.isnan(self.market_size[0])
+        total = np.nansum(self.market_size[:, known], axis=1)
+        return customers[:, :, known].sum(axis=2) / total[None, :, None]
+
+    # ------------------------------------------------------------- cash flow
+    @cached_property
+    def programme_cost(self) -> np.ndarray:
+        """(draw, month) programme cost."""
+        return self.group_cost.sum(axis=1)
+
+    @cached_property
+    def incremental_profit(self) -> np.ndarray:
+        """(draw, month) profit of the programme arm minus the baseline arm."""
+        profit = self.metrics["profit"].sum(axis=2)
+        return profit[0] - profit[1]
+
+    @cached_property
+    def incremental_cash_flow(self) -> np.ndarray:
+        return self.incremental_profit - self.programme_cost
+
+    @cached_property
+    def outcomes(self) -> pd.DataFrame:
+        """One row per draw: NPV, ROI, IRR, payback and the horizon changes."""
+        disc = discount_factors(self.v, self.horizon)
+        pv_benefit = (self.incremental_profit * disc).sum(axis=1)
+        pv_cost = (self.programme_cost * disc).sum(axis=1)
+        cash = self.incremental_cash_flow
+        roi = np.divide(
+            pv_benefit - pv_cost, pv_cost, out=np.full_like(pv_cost, np.nan), where=pv_cost > 0
+        )
+        last = self.horizon - 1
+        nps = self.metric("nps")[:, :, last]
+        retention = self.metric("retention_12m")[:, :, last]
+        clv = self.metric("clv")[:, :, last]
+        customers = self.metric("customers")[:, :, last]
+        return pd.DataFrame(
+            {
+                "npv": pv_benefit - pv_cost,
+                "roi": roi,
+                "irr": irr(cash),
+                "payback_months": payback_month(cash),
+                "discounted_payback_months": payback_month(cash * disc),
+                "pv_benefit": pv_benefit,
+                "pv_cost": pv_cost,
+                "nps_change": nps[0] - nps[1],
+                "retention_12m_change": retention[0] - retention[1],
+                "clv_change": clv[0] - clv[1],
+                "customers_change": customers[0] - customers[1],
+            },
+            index=pd.RangeIndex(self.draws, name="draw"),
+        )
+
+    # ----------------------------------------------------------------- tables
+    @property
+    def cash_flow(self) -> pd.DataFrame:
+        """Tidy monthly cash flow.
+
+        Columns: draw, month, programme_cost, incremental_profit, incremental_cash_flow.
+        """
+        draws, months = np.meshgrid(np.arange(self.draws), np.arange(self.horizon), indexing="ij")
+        return pd.DataFrame(
+            {
+                "draw": draws.ravel(),
+                "month": months.ravel(),
+                "programme_cost": self.programme_cost.ravel(),
+                "incremental_profit": self.incremental_profit.ravel(),
+                "incremental_cash_flow": self.incremental_cash_flow.ravel(),
+            }
+        )
+
+    @property
+    def leading(self) -> pd.DataFrame:
+        """Tidy leading indicators: draw, month, work_group, value."""
+        d, g, m = self.leading_values.shape
+        draws, groups, months = np.meshgrid(np.arange(d), np.arange(g), np.arange(m), indexing="ij")
+        return pd.DataFrame(
+            {
+                "draw": draws.ravel(),
+                "month": months.ravel(),
+                "work_group": np.asarray(self.work_groups, dtype=object)[groups.ravel()]
+                if g
+                else [],
+                "value": self.leading_values.ravel(),
+            }
+        )
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """Tidy lagging indicators: draw, month, segment, arm, metric, value.
+
+        Segment ``all`` holds the totals (sums, or customer-weighted averages of rates).
+        """
+        names = self.metric_names
+        labels = [*self.segments, ALL]
+        rows = len(names) * len(labels) * 2 * self.draws * self.horizon
+        if rows > MAX_FRAME_ROWS:
+            raise CxsimError(
+                f"the full frame would have {rows:,} rows; use result.quantiles() for the bands, "
+                "or result.frame_of(metric) for one metric"
+            )
+        return pd.concat([self.frame_of(name, labels) for name in names], ignore_index=True)
+
+    def frame_of(self, metric: str, segments: list[str] | None = None) -> pd.DataFrame:
+        """The tidy frame of one metric (all draws), for segments (default: each and ``all``)."""
+        labels = segments or [*self.segments, ALL]
+        parts = []
+        for label in labels:
+            values = self.metric(metric, label)  # (arm, draw, month)
+            arms, draws, months = np.meshgrid(
+                np.arange(2), np.arange(self.draws), np.arange(self.horizon), indexing="ij"
+            )
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "draw": draws.ravel(),
+                        "month": months.ravel(),
+                        "segment": label,
+                        "arm": np.asarray(ARMS, dtype=object)[arms.ravel()],
+                        "metric": metric,
+                        "value": values.ravel(),
+                    }
+                )
+            )
+        return pd.concat(parts, ignore_index=True)
+
+    def quantiles(self, metrics: list[str] | None = None) -> pd.DataFrame:
+        """Compact bands: month, segment, arm, metric, mean, p5, p50, p95 over draws."""
+        parts = []
+        for name in metrics or self.metric_names:
+            for label in [*self.segments, ALL]:
+                values = self.metric(name, label)  # (arm, draw, month)
+                qs = np.quantile(values, list(QUANTILES.values()), axis=1)  # (q, arm, month)
+                arms, months = np.meshgrid(np.arange(2), np.arange(self.horizon), indexing="ij")
+                table = {
+                    "month": months.ravel(),
+                    "segment": label,
+                    "arm": np.asarray(ARMS, dtype=object)[arms.ravel()],
+                    "metric": name,
+                    "mean": values.mean(axis=1).ravel(),
+                }
+                table.update({q: qs[i].ravel() for i, q in enumerate(QUANTILES)})
+                parts.append(pd.DataFrame(table))
+        return pd.concat(parts, ignore_index=True)
+
+    def horizon_table(self, month: int | None = None) -> pd.DataFrame:
+        """Lagging indicators at a month (default: the last): programme, baseline, change.
+
+        Values are draw means. Rows: (segment, metric).
+        """
+        month = self.horizon - 1 if month is None else month
+        rows = []
+        for label in [*self.segments, ALL]:
+            for name in (
+                "customers",
+                "churn",
+                "retention_12m",
+                "nps",
+                "share_of_wallet",
+                "contacts_per_customer",
+                "clv",
+                "revenue",
+                "profit",
+            ):
+                values = self.metric(name, label)[:, :, month].mean(axis=1)
+                rows.append(
+                    {
+                        "segment": label,
+                        "metric": name,
+                        "programme": values[0],
+                        "baseline": values[1],
+                        "change": values[0] - values[1],
+                    }
+                )
+        return pd.DataFrame(rows).set_index(["segment", "metric"])
+
+    def segment_economics(self) -> pd.DataFrame:
+        """Per segment at month 0 (baseline): margin per customer and forward CLV.
+
+        A negative margin or CLV flags a segment that costs more to serve than it earns.
+        """
+        rows = []
+        for label in self.segments:
+            seg = self.scenario.segments[label]
+            margin = self.metric("margin_per_customer", label)[1, :, 0].mean()
+            clv = self.metric("clv", label)[1, :, 0].mean()
+            rows.append(
+                {
+                    "segment": label,
+                    "customers": self.metric("customers", label)[1, :, 0].mean(),
+                    "margin_per_customer": margin,
+                    "clv": clv,
+                    "costs_more_than_it_earns": bool(margin < 0),
+                    "description": seg.description,
+                }
+            )
+        return pd.DataFrame(rows).set_index("segment")
+
+    def summary(self) -> Summary:
+        """NPV, ROI, IRR, payback, PV of benefits and costs, and the horizon changes.
+
+        With one draw the table holds the values; with many, mean, p5, p50 and p95 plus
+        P(NPV > 0) and the probability of payback within the horizon.
+        """
+        return Summary.from_outcomes(self.outcomes, self.horizon, self.scenario.name)
+
+    def __repr__(self) -> str:
+        return (
+            f"SimulationResult({self.scenario.name!r}, draws={self.draws}, seed={self.seed}, "
+            f"months={self.horizon}, segments={self.segments})"
+        )
+
+    def _repr_html_(self) -> str:
+        head = f"<p><b>{self.scenario.name}</b> — {self.draws} draw(s), seed {self.seed}</p>"
+        return (
+            head
+            + self.summary()._repr_html_()
+            + self.horizon_table().to_html(float_format=lambda x: f"{x:,.4g}")
+        )
+
+
+SUMMARY_ROWS = {
+    "npv": ("NPV", "money"),
+    "roi": ("ROI", "ratio"),
+    "irr": ("IRR (annual)", "ratio"),
+    "payback_months": ("Payback (months)", "months"),
+    "discounted_payback_months": ("Discounted payback (months)", "months"),
+    "pv_benefit": ("PV of incremental profit", "money"),
+    "pv_cost": ("PV of programme cost", "money"),
+    "nps_change": ("NPS change at horizon (points)", "points"),
+    "retention_12m_change": ("12-month retention change at horizon", "ratio"),
+    "clv_change": ("CLV change at horizon (per customer)", "money"),
+    "customers_change": ("Customers gained by horizon", "count"),
+}
+
+
+@dataclass
+class Summary:
+    """The business case in one table (``frame``) with notes on undefined values."""
+
+    frame: pd.DataFrame
+    notes: list[str]
+    title: str
+
+    @classmethod
+    def from_outcomes(cls, outcomes: pd.DataFrame, horizon: int, title: str) -> Summary:
+        rows, notes = {}, []
+        many = len(outcomes) > 1
+        for key, (label, unit) in SUMMARY_ROWS.items():
+            values = outcomes[key].to_numpy()
+            defined = values[~np.isnan(values)]
+            row: dict[str, Any] = {"unit": unit}
+            if many:
+                if defined.size:
+                    row.update(
+                        mean=defined.mean(),
+                        p5=np.quantile(defined, 0.05),
+                        p50=np.quantile(defined, 0.5),
+                        p95=np.quantile(defined, 0.95),
+                    )
+                else:
+                    row.update(mean=None, p5=None, p50=None, p95=None)
+            else:
+                row["value"] = float(values[0]) if defined.size else None
+            row["defined_share"] = defined.size / len(values)
+            rows[label] = row
+            if defined.size < len(values):
+                notes.append(_undefined_note(key, 1 - defined.size / len(values), many, horizon))
+        frame = pd.DataFrame.from_dict(rows, orient="index")
+        if many:
+            npv = outcomes["npv"].to_numpy()
+            pay = outcomes["payback_months"].to_numpy()
+            extra = pd.DataFrame.from_dict(
+                {
+                    "P(NPV > 0)": {"unit": "probability", "mean": float((npv > 0).mean())},
+                    f"P(payback within {horizon} months)": {
+                        "unit": "probability",
+                        "mean": float((~np.isnan(pay)).mean()),
+                    },
+                },
+                orient="index",
+            )
+            frame = pd.concat([frame, extra])
+        return cls(frame, notes, title)
+
+    def value(self, label: str, column: str | None = None) -> Any:
+        """One figure by row label (e.g. ``"NPV"``); column defaults to value or mean."""
+        column = column or ("value" if "value" in self.frame.columns else "mean")
+        return self.frame.loc[label, column]
+
+    def to_text(self) -> str:
+        cols = [c for c in ("value", "mean", "p5", "p50", "p95") if c in self.frame.columns]
+        width = max(len(str(i)) for i in self.frame.index) + 2
+        lines = [self.title, "".ljust(width) + "".join(c.rjust(16) for c in cols)]
+        for label, row in self.frame.iterrows():
+            cells = "".join(format_value(row.get(c), row["unit"]).rjust(16) for c in cols)
+            lines.append(str(label).ljust(width) + cells)
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    __str__ = to_text
+
+    def _repr_html_(self) -> str:
+        shown = self.frame.drop(columns=["defined_share"], errors="ignore").copy()
+        for col in shown.columns:
+            if col != "unit":
+                shown[col] = [
+                    format_value(v, u) for v, u in zip(shown[col], shown["unit"], strict=True)
+                ]
+        notes = "".join(f"<li>{n}</li>" for n in self.notes)
+        return shown.drop(columns="unit").to_html() + (f"<ul>{notes}</ul>" if notes else "")
+
+
+def _undefined_note(key: str, share: float, many: bool, horizon: int) -> str:
+    reason = {
+        "irr": "the incremental cash flow never changes sign, so no IRR exists",
+        "payback_months": f"cumulative cash is still negative at month {horizon}",
+        "discounted_payback_months": (
+            f"discounted cumulative cash is still negative at month {horizon}"
+        ),
+        "roi": "the programme costs nothing, so ROI is undefined",
+    }.get(key, "undefined")
+    label = SUMMARY_ROWS[key][0]
+    if many:
+        return f"{label}: undefined in {share:.0%} of draws ({reason}); statistics use the rest"
+    return f"{label}: n/a — {reason}"
+
+
+def format_value(value: Any, unit: str) -> str:
+    """Readable number for tables: currency with thousands separators, percentages, months."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "n/a"
+    value = float(value)
+    if unit == "money":
+        return f"{value:,.0f}"
+    if unit in ("ratio", "probability"):
+        return f"{value:.1%}"
+    if unit == "months":
+        return f"{value:.0f}"
+    if unit == "points":
+        return f"{value:+.1f}"
+    return f"{value:,.0f}"

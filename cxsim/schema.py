@@ -1,0 +1,219 @@
+"""The scenario schema: typed, frozen models of every key a scenario file may hold.
+
+Every numeric input is an *uncertain scalar*: a plain number or a distribution mapping
+(``{dist: pert, min: .., mode: .., max: ..}``); both pass the same range check (for a
+distribution, its whole support must lie in the allowed range). Unknown keys are
+rejected (``extra="forbid"``); :mod:`cxsim.scenario` turns pydantic's errors into
+cxsim's ``FILE: path: message (got X; allowed Y)`` lines with a "did you mean".
+
+Key names are the contract documented in ``docs/scenario-format.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from cxsim.distributions import Distribution, is_distribution_mapping, parse_distribution
+
+Value = float | Distribution
+
+
+def _problem(message: str, got: Any, allowed: str, kind: str = "cxsim") -> PydanticCustomError:
+    # The message template must not contain braces from user data.
+    return PydanticCustomError(
+        kind, message.replace("{", "(").replace("}", ")"), {"got": got, "allowed": allowed}
+    )
+
+
+def _to_value(raw: Any) -> Value:
+    """A number or a distribution mapping → float or Distribution (else a schema error)."""
+    if isinstance(raw, bool):
+        raise _problem("expected a number", raw, "a number or a distribution mapping")
+    if isinstance(raw, int | float):
+        value = float(raw)
+        if not math.isfinite(value):
+            raise _problem("must be a finite number", raw, "a finite number")
+        return value
+    if is_distribution_mapping(raw):
+        dist, problems = parse_distribution(raw)
+        if problems:
+            raise PydanticCustomError(
+                "distribution", "invalid distribution", {"problems": problems, "got": raw}
+            )
+        return dist
+    if isinstance(raw, Mapping):
+        raise _problem(
+            "a mapping here must name a distribution with 'dist'",
+            dict(raw),
+            "a number or {dist: pert|triangular|uniform|normal|lognormal|beta, ...}",
+        )
+    raise _problem("expected a number", raw, "a number or a distribution mapping")
+
+
+def value_range(value: Value) -> tuple[float, float]:
+    """The smallest and largest value an uncertain scalar can take."""
+    if isinstance(value, Distribution):
+        return value.support()
+    return (value, value)
+
+
+def _bounded(lo: float | None, hi: float | None, *, lo_open: bool = False, hi_open: bool = False):
+    left = "-inf" if lo is None else f"{lo:g}"
+    right = "inf" if hi is None else f"{hi:g}"
+    opening = "(" if lo_open or lo is None else "["
+    closing = ")" if hi_open or hi is None else "]"
+    allowed = f"{opening}{left}, {right}{closing}"
+
+    def check(value: Value) -> Value:
+        vlo, vhi = value_range(value)
+        if isinstance(value, Distribution):
+            # A continuous distribution touches an open bound with probability zero.
+            bad = (lo is not None and vlo < lo) or (hi is not None and vhi > hi)
+            if bad:
+                raise _problem(
+                    "the distribution reaches outside the allowed range "
+                    f"(support {vlo:g} to {vhi:g}; truncate it with min/max)",
+                    value.to_dict(),
+                    allowed,
+                )
+            return value
+        too_low = lo is not None and (vlo <= lo if lo_open else vlo < lo)
+        too_high = hi is not None and (vhi >= hi if hi_open else vhi > hi)
+        if too_low or too_high:
+            raise _problem("out of range", value, allowed)
+        return value
+
+    return AfterValidator(check)
+
+
+def Uncertain(lo: float | None = None, hi: float | None = None, *, lo_open=False, hi_open=False):
+    """Annotated type of an uncertain scalar restricted to a range."""
+    return Annotated[
+        Any, BeforeValidator(_to_value), _bounded(lo, hi, lo_open=lo_open, hi_open=hi_open)
+    ]
+
+
+Share = Uncertain(0.0, 1.0)
+NonNegative = Uncertain(0.0, None)
+Positive = Uncertain(0.0, None, lo_open=True)
+Money = Uncertain(0.0, None)
+
+
+class Strict(BaseModel):
+    """Base of every schema model: frozen, unknown keys rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class SBG(Strict):
+    """Shifted-beta-geometric retention: churn probability ~ Beta(alpha, beta) per period."""
+
+    alpha: Positive
+    beta: Positive
+    period: Literal["month", "year"] = "month"
+
+
+class ResponseOverrides(Strict):
+    """Per-segment overrides of the response elasticities (any subset)."""
+
+    churn_reduction: Share | None = None
+    wallet_gain: Share | None = None
+    promoter_gain: Share | None = None
+    detractor_reduction: Share | None = None
+    avoidable_contacts: Share | None = None
+    perception_delay_months: NonNegative | None = None
+    perception_lag_months: NonNegative | None = None
+
+
+class Responses(Strict):
+    """How customers respond at full perceived gap closure (MODEL.md §4)."""
+
+    churn_reduction: Share
+    wallet_gain: Share
+    promoter_gain: Share
+    detractor_reduction: Share
+    avoidable_contacts: Share
+    perception_delay_months: NonNegative
+    perception_lag_months: NonNegative
+
+
+RESPONSE_KEYS = tuple(Responses.model_fields)
+
+
+class Segment(Strict):
+    """A customer segment and its no-programme economics (MODEL.md §1, §5)."""
+
+    description: str = ""
+    customers: Positive
+    arpu: Money
+    gross_margin: Uncertain(-1.0, 1.0)
+    monthly_churn: Uncertain(0.0, 1.0, lo_open=True, hi_open=True) | None = None
+    sbg: SBG | None = None
+    tenure_months: NonNegative | None = None
+    base_age_months: Uncertain(1.0, None) = 120.0
+    share_of_wallet: Uncertain(0.0, 1.0, lo_open=True)
+    promoters: Share
+    detractors: Share
+    contacts_per_customer: NonNegative
+    cost_per_contact: Money
+    new_customers_per_month: NonNegative
+    cac: Money
+    referral_rate: Share
+    referral_cost: Money
+    market_size: Positive | None = None
+    responses: ResponseOverrides = Field(default_factory=ResponseOverrides)
+
+
+class Plan(Strict):
+    """A work group's plan for its leading indicator (MODEL.md §2)."""
+
+    start_month: NonNegative
+    ramp_months: NonNegative
+    target: Share
+    curve: Literal["linear", "s_curve"] = "linear"
+
+
+class Cost(Strict):
+    """Programme cost of a work group: one-time spread over the ramp, monthly from start."""
+
+    one_time: Money = 0.0
+    monthly: Money = 0.0
+
+
+class WorkGroup(Strict):
+    """An internal work group that owns a share of each segment's experience gaps."""
+
+    description: str = ""
+    pain_share: dict[str, Share]
+    plan: Plan
+    cost: Cost = Field(default_factory=Cost)
+    execution: Uncertain(0.0, 1.0, lo_open=True) = 1.0
+    requires: list[str] = Field(default_factory=list)
+
+
+class Correlation(Strict):
+    """A rank correlation between two uncertain inputs, named by dotted path."""
+
+    between: Annotated[list[str], Field(min_length=2, max_length=2)]
+    rho: Annotated[float, Field(ge=-1.0, le=1.0)]
+
+
+class ScenarioModel(Strict):
+    """A whole scenario file, after includes are merged."""
+
+    name: str
+    description: str = ""
+    horizon_months: Annotated[int, Field(ge=1, le=600, strict=True)]
+    discount_rate: Uncertain(-0.5, 1.0)
+    latent_classes: Annotated[int, Field(ge=1, le=64, strict=True)] = 24
+    segments: Annotated[dict[str, Segment], Field(min_length=1)]
+    work_groups: dict[str, WorkGroup] = Field(default_factory=dict)
+    responses: Responses | None = None
+    correlations: list[Correlation] = Field(default_factory=list)
+    include: list[str] = Field(default_factory=list)
+    provenance: dict[str, Any] = Field(default_factory=dict)
