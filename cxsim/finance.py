@@ -47,9 +47,10 @@ def payback_month(cash: np.ndarray) -> np.ndarray:
     cumulative = np.cumsum(cash, axis=-1)
     negative = cumulative < -1e-9 * np.maximum(1.0, np.abs(cash).max(axis=-1, keepdims=True))
     horizon = cash.shape[-1]
-    # Last month with a negative cumulative; payback is the month after it.
+    # Index of the last month ending with a negative cumulative; the month after it is the
+    # first that ends paid back, and payback counts the months up to and including it.
     last_negative = horizon - 1 - np.argmax(negative[..., ::-1], axis=-1)
-    months = np.where(negative.any(axis=-1), last_negative + 1.0, 0.0)
+    months = np.where(negative.any(axis=-1), last_negative + 2.0, 0.0)
     return np.where(negative[..., -1], np.nan, months)
 
 

@@ -122,6 +122,14 @@ class SimulationResult:
             names.append("market_share")
         return names
 
+    def labels_for(self, metric: str) -> list[str]:
+        """Segments (and ``all``) a metric is reported for: market share needs a market size."""
+        labels = [*self.segments, ALL]
+        if metric == "market_share" and self.market_size is not None:
+            known = ~np.isnan(self.market_size[0])
+            labels = [s for s, k in zip(self.segments, known, strict=True) if k] + [ALL]
+        return labels
+
     def _segment_index(self, segment: str) -> int:
         try:
             return self.segments.index(segment)
@@ -244,11 +252,11 @@ class SimulationResult:
                 f"the full frame would have {rows:,} rows; use result.quantiles() for the bands, "
                 "or result.frame_of(metric) for one metric"
             )
-        return pd.concat([self.frame_of(name, labels) for name in names], ignore_index=True)
+        return pd.concat([self.frame_of(name) for name in names], ignore_index=True)
 
     def frame_of(self, metric: str, segments: list[str] | None = None) -> pd.DataFrame:
         """The tidy frame of one metric (all draws), for segments (default: each and ``all``)."""
-        labels = segments or [*self.segments, ALL]
+        labels = segments or self.labels_for(metric)
         parts = []
         for label in labels:
             values = self.metric(metric, label)  # (arm, draw, month)
@@ -273,7 +281,7 @@ class SimulationResult:
         """Compact bands: month, segment, arm, metric, mean, p5, p50, p95 over draws."""
         parts = []
         for name in metrics or self.metric_names:
-            for label in [*self.segments, ALL]:
+            for label in self.labels_for(name):
                 values = self.metric(name, label)  # (arm, draw, month)
                 qs = np.quantile(values, list(QUANTILES.values()), axis=1)  # (q, arm, month)
                 arms, months = np.meshgrid(np.arange(2), np.arange(self.horizon), indexing="ij")

@@ -53,15 +53,16 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def read_yaml(path: Path) -> Any:
+def read_yaml(path: Path, shown: str | None = None) -> Any:
     """Parse one YAML file; syntax errors become a ScenarioError with line and column."""
+    shown = shown or str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ScenarioError(Problem(str(path), "", "file not found", has_got=False)) from None
+        raise ScenarioError(Problem(shown, "", "file not found", has_got=False)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(
-            Problem(str(path), "", f"cannot read file: {exc}", has_got=False)
+            Problem(shown, "", f"cannot read file: {exc}", has_got=False)
         ) from None
     try:
         return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
@@ -72,10 +73,10 @@ def read_yaml(path: Path) -> Any:
         if exc.context:
             what = f"{exc.context}: {what}"
         raise ScenarioError(
-            Problem(str(path), "", f"YAML syntax error at {where}: {what}", has_got=False)
+            Problem(shown, "", f"YAML syntax error at {where}: {what}", has_got=False)
         ) from None
     except yaml.YAMLError as exc:
-        raise ScenarioError(Problem(str(path), "", f"YAML error: {exc}", has_got=False)) from None
+        raise ScenarioError(Problem(shown, "", f"YAML error: {exc}", has_got=False)) from None
 
 
 @dataclass
@@ -139,7 +140,7 @@ def _load_with_includes(path: Path, stack: tuple[Path, ...] = ()) -> _Merged:
     if path in stack:
         chain = " -> ".join(_display(p) for p in (*stack, path))
         raise ScenarioError(Problem(shown, "include", f"include cycle: {chain}", has_got=False))
-    raw = read_yaml(path)
+    raw = read_yaml(path, shown)
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):

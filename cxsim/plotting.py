@@ -1,0 +1,177 @@
+"""Plots of a simulation result: every function takes ``ax=None`` and returns the Axes.
+
+matplotlib is imported lazily, so importing cxsim never needs a display.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from cxsim.results import SimulationResult
+
+PROGRAMME_COLOUR = "#1f77b4"
+BASELINE_COLOUR = "#7f7f7f"
+METRIC_LABELS = {
+    "customers": "Customers",
+    "churn": "Monthly churn",
+    "retention_12m": "12-month retention",
+    "nps": "NPS",
+    "clv": "Forward CLV per customer",
+    "share_of_wallet": "Share of wallet",
+    "contacts_per_customer": "Contacts per customer per month",
+    "revenue": "Revenue per month",
+    "profit": "Profit per month",
+    "referrals": "Referred customers per month",
+    "market_share": "Market share",
+}
+
+
+def _axes(ax: Axes | None) -> Axes:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=(7, 4))[1]
+
+
+def plot_leading(result: SimulationResult, ax: Axes | None = None) -> Axes:
+    """Leading indicators ``L_g(t)`` per work group (median over draws)."""
+    ax = _axes(ax)
+    months = np.arange(result.horizon)
+    for g, name in enumerate(result.work_groups):
+        ax.plot(months, np.median(result.leading_values[:, g], axis=0), label=name)
+    ax.set(
+        xlabel="Month",
+        ylabel="Share of the group's gaps closed",
+        ylim=(0, 1.02),
+        title="Leading indicators: CX progress per work group",
+    )
+    if result.work_groups:
+        ax.legend(fontsize="small", ncol=2)
+    return ax
+
+
+def plot_lagging(
+    result: SimulationResult,
+    metric: str = "customers",
+    segment: str = "all",
+    ax: Axes | None = None,
+    band: tuple[float, float] = (0.05, 0.95),
+) -> Axes:
+    """A lagging metric over time, programme against baseline; a fan (p5–p95) with many draws."""
+    ax = _axes(ax)
+    values = result.metric(metric, segment)  # (arm, draw, month)
+    months = np.arange(result.horizon)
+    for arm, colour, label in (
+        (1, BASELINE_COLOUR, "baseline"),
+        (0, PROGRAMME_COLOUR, "programme"),
+    ):
+        ax.plot(
+            months,
+            np.median(values[arm], axis=0),
+            color=colour,
+            label=f"{label} (median)" if result.draws > 1 else label,
+            linestyle="--" if arm else "-",
+        )
+        if result.draws > 1:
+            lo, hi = np.quantile(values[arm], band, axis=0)
+            ax.fill_between(
+                months,
+                lo,
+                hi,
+                color=colour,
+                alpha=0.2,
+                label=f"{label} p{band[0] * 100:.0f}–p{band[1] * 100:.0f}",
+            )
+    title = METRIC_LABELS.get(metric, metric)
+    ax.set(xlabel="Month", ylabel=title, title=f"{title} — {segment}")
+    ax.legend(fontsize="small")
+    return ax
+
+
+plot_fan = plot_lagging
+
+
+def plot_cash_flow(
+    result: SimulationResult,
+    ax: Axes | None = None,
+    discounted: bool = False,
+    band: tuple[float, float] = (0.05, 0.95),
+) -> Axes:
+    """Cumulative incremental cash flow with the payback month (band across draws)."""
+    ax = _axes(ax)
+    cash = result.incremental_cash_flow
+    if discounted:
+        cash = cash * result.v[:, None] ** np.arange(1, result.horizon + 1)
+    cumulative = np.cumsum(cash, axis=1)
+    months = np.arange(1, result.horizon + 1)
+    ax.plot(
+        months,
+        np.median(cumulative, axis=0),
+        color=PROGRAMME_COLOUR,
+        label="cumulative cash (median)" if result.draws > 1 else "cumulative cash",
+    )
+    if result.draws > 1:
+        lo, hi = np.quantile(cumulative, band, axis=0)
+        ax.fill_between(months, lo, hi, color=PROGRAMME_COLOUR, alpha=0.2, label="p5–p95")
+    ax.axhline(0, color="black", linewidth=0.8)
+    column = "discounted_payback_months" if discounted else "payback_months"
+    payback = result.outcomes[column].to_numpy()
+    paid = payback[~np.isnan(payback)]
+    if paid.size:
+        if result.draws > 1:
+            lo_m, hi_m = np.quantile(paid, band)
+            ax.axvspan(lo_m, hi_m, color="green", alpha=0.12, label="payback p5–p95")
+        ax.axvline(
+            np.median(paid),
+            color="green",
+            linestyle=":",
+            label=f"payback ≈ month {np.median(paid):.0f}",
+        )
+    ax.set(
+        xlabel="Month",
+        ylabel="Cumulative incremental cash" + (" (PV)" if discounted else ""),
+        title="Cumulative cash flow of the programme",
+    )
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_timeline(result: SimulationResult, segment: str = "all", ax: Axes | None = None) -> Axes:
+    """Leading vs lagging: gap closure, perceived closure and the churn change over time."""
+    ax = _axes(ax)
+    months = np.arange(result.horizon)
+    if segment == "all":
+        weights = result.metrics["customers"][1, :, :, 0]  # (draw, S) at month 0
+        weights = weights / weights.sum(axis=1, keepdims=True)
+        closure = (result.closure * weights[:, :, None]).sum(axis=1)
+        perceived = (result.perceived * weights[:, :, None]).sum(axis=1)
+    else:
+        j = result.segments.index(segment)
+        closure, perceived = result.closure[:, j], result.perceived[:, j]
+    ax.plot(months, np.median(closure, axis=0), label="gap closure G (leading)")
+    ax.plot(months, np.median(perceived, axis=0), label="perceived closure X")
+    churn = result.metric("churn", segment)
+    cut = 1 - np.median(churn[0] / np.where(churn[1] > 0, churn[1], 1), axis=0)
+    ax.plot(months, cut, label="churn reduction vs baseline (lagging)", linestyle="--")
+    ax.set(xlabel="Month", ylabel="Share", title=f"Leading to lagging — {segment}")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_npv_histogram(result: SimulationResult, ax: Axes | None = None, bins: int = 50) -> Axes:
+    """Distribution of NPV across draws, marking zero and P(NPV > 0)."""
+    ax = _axes(ax)
+    npv = result.outcomes["npv"].to_numpy()
+    ax.hist(npv, bins=bins, color=PROGRAMME_COLOUR, alpha=0.8)
+    ax.axvline(0, color="black", linewidth=1)
+    ax.axvline(np.median(npv), color="green", linestyle=":", label=f"median {np.median(npv):,.0f}")
+    share = float((npv > 0).mean())
+    ax.set(xlabel="NPV", ylabel="Draws", title=f"NPV distribution — P(NPV > 0) = {share:.0%}")
+    ax.legend(fontsize="small")
+    return ax

@@ -1,0 +1,139 @@
+"""The business case as text, and a results folder written in one piece.
+
+Used by the CLI; both work on the public result objects only.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from cxsim.errors import CxsimError
+from cxsim.results import SimulationResult, format_value
+
+HORIZON_UNITS = {
+    "customers": "count",
+    "churn": "pct2",
+    "retention_12m": "ratio",
+    "nps": "points",
+    "share_of_wallet": "ratio",
+    "contacts_per_customer": "rate",
+    "clv": "money",
+    "revenue": "money",
+    "profit": "money",
+}
+
+
+def business_case(result: SimulationResult) -> str:
+    """A readable business case: summary, lagging indicators at the horizon, segment economics."""
+    lines = [result.summary().to_text(), ""]
+    seed_note = f"seed {result.seed}, {result.draws} draw(s)"
+    lines.append(
+        f"Lagging indicators in month {result.horizon} (programme vs baseline; {seed_note})"
+    )
+    table = result.horizon_table()
+    header = f"{'':24}{'programme':>16}{'baseline':>16}{'change':>14}"
+    for segment in [*result.segments, "all"]:
+        lines.append(f"  [{segment}]")
+        lines.append("  " + header)
+        for metric, row in table.loc[segment].iterrows():
+            unit = HORIZON_UNITS.get(metric, "count")
+            programme, baseline = _fmt(row["programme"], unit), _fmt(row["baseline"], unit)
+            change = _fmt(row["change"], unit, signed=True)
+            lines.append(f"    {metric:22}{programme:>16}{baseline:>16}{change:>14}")
+    econ = result.segment_economics()
+    costly = econ.index[econ["costs_more_than_it_earns"]].tolist()
+    lines.append("")
+    lines.append("Segment economics today (margin after cost to serve, per customer per month):")
+    for segment, row in econ.iterrows():
+        flag = "  <- costs more to serve than it earns" if row["costs_more_than_it_earns"] else ""
+        lines.append(
+            f"  {segment:22}{row['margin_per_customer']:>10,.2f}   CLV {row['clv']:>12,.0f}{flag}"
+        )
+    if costly:
+        lines.append(
+            "  Segments flagged above are 'false ideal customers': growing them destroys value."
+        )
+    return "\n".join(lines)
+
+
+def _fmt(value: float, unit: str, signed: bool = False) -> str:
+    if unit == "pct2":
+        return f"{value:+.3%}" if signed else f"{value:.3%}"
+    if unit == "rate":
+        return f"{value:+.3f}" if signed else f"{value:.3f}"
+    if unit == "ratio":
+        return f"{value * 100:+.2f} pt" if signed else f"{value:.2%}"
+    if unit == "points":
+        return f"{value:+.1f}" if signed else f"{value:.1f}"
+    text = format_value(value, "money")
+    return ("+" + text if value > 0 else text) if signed else text
+
+
+def check_output_dir(out: Path, inputs: list[Path], force: bool) -> None:
+    """Refuse to write over inputs, or into a non-empty folder without ``force``."""
+    out_resolved = out.resolve()
+    for item in inputs:
+        item = item.resolve()
+        if item == out_resolved or out_resolved in item.parents:
+            raise CxsimError(
+                f"{out}: the output folder holds the input {item.name}; choose another --out"
+            )
+    if out.exists() and not out.is_dir():
+        raise CxsimError(f"{out}: exists and is not a folder")
+    if out.exists() and any(out.iterdir()) and not force:
+        raise CxsimError(f"{out}: folder exists and is not empty; use --force to replace it")
+
+
+def write_results(
+    result: SimulationResult,
+    out: Path,
+    *,
+    force: bool = False,
+    inputs: list[Path] | None = None,
+    max_rows: int = 2_000_000,
+) -> list[Path]:
+    """Write the result's tables as CSV plus the resolved scenario into ``out``.
+
+    Files are written into a temporary folder beside ``out`` and moved into place
+    only when complete, so a failure never leaves a half-written results folder.
+    """
+    check_output_dir(out, inputs or [], force)
+    parent = out.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=parent))
+    try:
+        tables: dict[str, pd.DataFrame] = {
+            "summary.csv": result.summary().frame,
+            "outcomes.csv": result.outcomes,
+            "cash_flow.csv": result.cash_flow,
+            "leading.csv": result.leading,
+            "horizon.csv": result.horizon_table(),
+            "segment_economics.csv": result.segment_economics(),
+        }
+        rows = (
+            len(result.metric_names)
+            * (len(result.segments) + 1)
+            * 2
+            * result.draws
+            * result.horizon
+        )
+        if result.draws > 1:
+            tables["lagging_quantiles.csv"] = result.quantiles()
+        if rows <= max_rows:
+            tables["lagging.csv"] = result.frame
+        for name, table in tables.items():
+            index = name in ("summary.csv", "horizon.csv", "segment_economics.csv", "outcomes.csv")
+            table.to_csv(staging / name, index=index)
+        result.scenario.to_yaml(staging / "scenario.yaml")
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return sorted(out.iterdir())
