@@ -41,7 +41,8 @@ def _show(value: Any) -> str:
     if isinstance(value, str):
         return repr(value)
     if isinstance(value, float):
-        return f"{value:g}"
+        # Keep "24.0" visible where a whole number was expected.
+        return repr(value) if value.is_integer() else f"{value:g}"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 

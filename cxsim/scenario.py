@@ -22,7 +22,14 @@ from pydantic import BaseModel, ValidationError
 
 from cxsim.distributions import Distribution
 from cxsim.errors import Problem, ScenarioError
-from cxsim.schema import RESPONSE_KEYS, ScenarioModel, Segment, _to_value, value_range
+from cxsim.schema import (
+    RESPONSE_KEYS,
+    ScenarioModel,
+    Segment,
+    _to_value,
+    as_written,
+    value_range,
+)
 
 INLINE = "<mapping>"
 
@@ -61,9 +68,7 @@ def read_yaml(path: Path, shown: str | None = None) -> Any:
     except FileNotFoundError:
         raise ScenarioError(Problem(shown, "", "file not found", has_got=False)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(
-            Problem(shown, "", f"cannot read file: {exc}", has_got=False)
-        ) from None
+        raise ScenarioError(Problem(shown, "", f"cannot read file: {exc}", has_got=False)) from None
     try:
         return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
@@ -106,7 +111,7 @@ def _deep_merge(
     """Merge ``top`` into ``base``: mappings merge key by key, anything else is replaced."""
     for key, value in top.items():
         path = (*prefix, str(key))
-        rival = _ALTERNATIVES.get(key)
+        rival = _ALTERNATIVES.get(key) if len(prefix) == 2 and prefix[0] == "segments" else None
         if rival in base and rival not in top:
             # Setting one retention model (or starting-mix rule) replaces the other.
             del base[rival]
@@ -130,8 +135,18 @@ def _merge_traced(base: _Merged, part: _Merged) -> None:
     """Merge an included file into ``base``, keeping the file each value came from."""
     _deep_merge(base.data, part.data, (), "", base.origins)
     for path, source in part.origins.items():
-        if path:
+        # A mapping both files contribute to keeps its first file; values take the newest.
+        if path and not (path in base.origins and _is_branch(part.data, path)):
             base.origins[path] = source
+
+
+def _is_branch(data: Mapping, path: tuple[str, ...]) -> bool:
+    node: Any = data
+    for part in path:
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+    return isinstance(node, Mapping) and "dist" not in node
 
 
 def _load_with_includes(path: Path, stack: tuple[Path, ...] = ()) -> _Merged:
@@ -411,13 +426,20 @@ def _cross_check(data: Mapping[str, Any], report: _Problems) -> None:
                 report.add(
                     ("work_groups", gname, "plan", "start_month"),
                     "starts after the horizon",
-                    start[1],
+                    as_written(start[1]),
                     f"0 to {horizon - 1}",
                 )
         requires = group.get("requires", [])
         if isinstance(requires, list):
             for index, other in enumerate(requires):
-                if other == gname:
+                if other in requires[:index]:
+                    report.add(
+                        ("work_groups", gname, "requires", index),
+                        "listed twice",
+                        other,
+                        "each prerequisite once",
+                    )
+                elif other == gname:
                     report.add(
                         ("work_groups", gname, "requires", index),
                         "a work group cannot require itself",
@@ -477,7 +499,7 @@ def _cross_check(data: Mapping[str, Any], report: _Problems) -> None:
                     report.add(
                         (*path, "perception_delay_months"),
                         "longer than the horizon",
-                        delay[1],
+                        as_written(delay[1]),
                         f"0 to {horizon - 1}",
                     )
 
@@ -646,6 +668,8 @@ class Scenario:
 
 def _walk_inputs(model: BaseModel, prefix: tuple[str, ...]) -> Iterator[Input]:
     for name in type(model).model_fields:
+        if name == "provenance":  # free-form records of where numbers came from, not inputs
+            continue
         value = getattr(model, name)
         path = (*prefix, name)
         if isinstance(value, float | Distribution) and not isinstance(value, bool):

@@ -55,6 +55,11 @@ def _to_value(raw: Any) -> Value:
     raise _problem("expected a number", raw, "a number or a distribution mapping")
 
 
+def as_written(number: float) -> float | int:
+    """A whole float shown as the integer a user would have typed (for error messages)."""
+    return int(number) if float(number).is_integer() else number
+
+
 def value_range(value: Value) -> tuple[float, float]:
     """The smallest and largest value an uncertain scalar can take."""
     if isinstance(value, Distribution):
@@ -85,7 +90,7 @@ def _bounded(lo: float | None, hi: float | None, *, lo_open: bool = False, hi_op
         too_low = lo is not None and (vlo <= lo if lo_open else vlo < lo)
         too_high = hi is not None and (vhi >= hi if hi_open else vhi > hi)
         if too_low or too_high:
-            raise _problem("out of range", value, allowed)
+            raise _problem("out of range", as_written(value), allowed)
         return value
 
     return AfterValidator(check)
@@ -200,7 +205,7 @@ class Correlation(Strict):
     """A rank correlation between two uncertain inputs, named by dotted path."""
 
     between: Annotated[list[str], Field(min_length=2, max_length=2)]
-    rho: Annotated[float, Field(ge=-1.0, le=1.0)]
+    rho: Annotated[float, Field(ge=-1.0, le=1.0, strict=True)]
 
 
 class ScenarioModel(Strict):

@@ -100,3 +100,76 @@ def test_boolean_is_not_a_number(minimal):
     minimal["segments"]["core"]["arpu"] = True
     with pytest.raises(cxsim.ScenarioError, match=r"segments\.core\.arpu: expected a number"):
         cxsim.load_scenario(minimal)
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_include_overrides_and_traces_files(tmp_path, minimal):
+    import yaml
+
+    minimal["include"] = ["calibration.yaml"]
+    main = _write(tmp_path / "main.yaml", yaml.safe_dump(minimal))
+    _write(
+        tmp_path / "calibration.yaml",
+        "segments:\n  core:\n    sbg: {alpha: 0.7, beta: 1.2, period: year}\n"
+        "    responses: {churn_reduction: 0.25}\nprovenance:\n  fit: {r2: 0.83}\n",
+    )
+    scenario = cxsim.load_scenario(main)
+    core = scenario.segments["core"]
+    assert core.sbg.alpha == 0.7 and core.monthly_churn is None  # sbg replaced monthly_churn
+    assert scenario.responses_for("core")["churn_reduction"] == 0.25
+    assert core.arpu == 40.0  # untouched keys stay
+    assert not any(i.path.startswith("provenance") for i in scenario.inputs())
+
+
+def test_include_errors_name_the_file_each_value_came_from(tmp_path, minimal):
+    import yaml
+
+    del minimal["segments"]["core"]["referral_rate"]
+    minimal["include"] = ["calibration.yaml"]
+    main = _write(tmp_path / "main.yaml", yaml.safe_dump(minimal))
+    _write(
+        tmp_path / "calibration.yaml",
+        "segments:\n  core:\n    sbg: {alpha: -0.7, beta: 1.2, period: year}\n",
+    )
+    with pytest.raises(cxsim.ScenarioError) as info:
+        cxsim.load_scenario(main)
+    lines = str(info.value).splitlines()
+    assert any(
+        line.endswith(
+            "calibration.yaml: segments.core.sbg.alpha: out of range (got -0.7; allowed (0, inf))"
+        )
+        for line in lines
+    ), lines
+    assert any(
+        "main.yaml: segments.core.referral_rate: required key is missing" in line for line in lines
+    ), lines
+
+
+def test_include_cycle_and_missing_include(tmp_path):
+    _write(tmp_path / "a.yaml", "include: [b.yaml]\nname: a\n")
+    _write(tmp_path / "b.yaml", "include: [a.yaml]\n")
+    with pytest.raises(cxsim.ScenarioError, match="include cycle"):
+        cxsim.load_scenario(tmp_path / "a.yaml")
+    _write(tmp_path / "c.yaml", "include: [nowhere.yaml]\nname: c\n")
+    with pytest.raises(cxsim.ScenarioError, match="included file not found"):
+        cxsim.load_scenario(tmp_path / "c.yaml")
+
+
+def test_requirement_listed_twice(minimal):
+    minimal["work_groups"]["support"]["requires"] = ["it", "it"]
+    minimal["work_groups"]["it"] = {
+        "pain_share": {"core": 0.1},
+        "plan": {"start_month": 0, "ramp_months": 3, "target": 0.5},
+    }
+    with pytest.raises(cxsim.ScenarioError, match=r"requires\.1: listed twice"):
+        cxsim.load_scenario(minimal)
+
+
+def test_whole_number_expected_shows_the_float(minimal):
+    minimal["horizon_months"] = 24.0
+    with pytest.raises(cxsim.ScenarioError, match=r"expected a whole number \(got 24\.0;"):
+        cxsim.load_scenario(minimal)
