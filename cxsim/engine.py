@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -22,23 +23,28 @@ from cxsim.propagation import gap_closure, perceived
 ARMS = ("programme", "baseline")
 LEVERS = ("retention", "share_of_wallet", "referrals", "cost_to_serve")
 
-# Metrics kept per (arm, draw, segment, month).
-SEGMENT_METRICS = (
-    "customers",
-    "churn",
-    "retention_12m",
+# Metrics the recursion produces, kept per (arm, draw, segment, month).
+STORED_METRICS = ("customers", "churn", "retention_12m", "referrals", "clv", "profit")
+# Metrics derived on demand from the stored ones and the inputs (see results.py).
+DERIVED_METRICS = (
     "share_of_wallet",
     "promoters",
     "detractors",
-    "referrals",
     "new_customers",
     "contacts_per_customer",
     "revenue",
     "cost_to_serve",
     "acquisition_cost",
-    "profit",
-    "clv",
 )
+SEGMENT_METRICS = STORED_METRICS + DERIVED_METRICS
+
+
+def _into(target: np.ndarray | None, values: np.ndarray) -> np.ndarray:
+    """Copy ``values`` into a preallocated view of the full result, if one is given."""
+    if target is None:
+        return values
+    target[...] = values
+    return target
 
 
 @dataclass
@@ -51,6 +57,8 @@ class ChunkOutput:
     perceived: np.ndarray  # (draw, S, H) perceived closure X
     group_cost: np.ndarray  # (draw, G, H)
     v: np.ndarray  # (draw,)
+    seg: dict[str, np.ndarray]  # segment inputs, (draw, S) each
+    resp: dict[str, np.ndarray]  # response inputs, (draw, S) each
 
 
 def leading_indicators(p: Params, groups_on: np.ndarray | None = None) -> np.ndarray:
@@ -82,7 +90,11 @@ def programme_cost(p: Params, groups_on: np.ndarray | None = None) -> np.ndarray
 
 
 def run(
-    p: Params, *, groups_on: np.ndarray | None = None, levers: Collection[str] = LEVERS
+    p: Params,
+    *,
+    groups_on: np.ndarray | None = None,
+    levers: Collection[str] = LEVERS,
+    out: dict[str, np.ndarray] | None = None,
 ) -> ChunkOutput:
     """Run both arms for one chunk of draws.
 
@@ -94,97 +106,180 @@ def run(
     levers : subset of ``LEVERS``
         Which money levers respond to perceived closure (value attribution switches the
         others off; NPS still moves with promoters and detractors).
+    out : dict of ndarray, optional
+        Preallocated views of the full result to write into: the stored metrics
+        (arm, draw, S, H) and ``leading``, ``closure``, ``perceived``, ``group_cost``.
     """
-    leading = leading_indicators(p, groups_on)
-    closure = gap_closure(p.pain, leading)
-    x = perceived(closure, p.resp["perception_delay_months"], p.resp["perception_lag_months"])
-    metrics = _customer_months(p, x, set(levers))
-    cost = programme_cost(p, groups_on)
-    return ChunkOutput(metrics, leading, closure, x, cost, p.v)
+    out = out if out is not None else {}
+    leading = _into(out.get("leading"), leading_indicators(p, groups_on))
+    closure = _into(out.get("closure"), gap_closure(p.pain, leading))
+    x = _into(
+        out.get("perceived"),
+        perceived(closure, p.resp["perception_delay_months"], p.resp["perception_lag_months"]),
+    )
+    metrics = _customer_months(p, x, tuple(levers), out if "customers" in out else None)
+    cost = _into(out.get("group_cost"), programme_cost(p, groups_on))
+    return ChunkOutput(metrics, leading, closure, x, cost, p.v, p.seg, p.resp)
 
 
-def _customer_months(p: Params, x: np.ndarray, levers: set[str]) -> dict[str, np.ndarray]:
-    """The customer recursion for both arms; x is perceived closure (draw, S, H)."""
+class Responses:
+    """Per-customer responses to perceived closure ``x`` (MODEL.md §4), computed on first use.
+
+    ``seg`` and ``resp`` hold (draw, S) inputs; ``x`` is (draw, S, H) or (draw, S, 1).
+    Every attribute is an array broadcastable to (draw, S, H). A lever switched off keeps
+    its baseline value (used to attribute value to levers); NPS always moves.
+    """
+
+    def __init__(self, seg: dict, resp: dict, x: np.ndarray, levers: Collection[str] = LEVERS):
+        self.seg, self.resp, self.x, self.levers = seg, resp, x, tuple(levers)
+
+    def _elasticity(self, lever: str, field: str) -> np.ndarray | float:
+        return self.resp[field][:, :, None] if lever in self.levers else 0.0
+
+    def _base(self, field: str) -> np.ndarray:
+        return self.seg[field][:, :, None]
+
+    @cached_property
+    def hazard_scale(self) -> np.ndarray:
+        """Multiplies every class's churn hazard: ``1 − c·X``."""
+        return 1.0 - self._elasticity("retention", "churn_reduction") * self.x
+
+    @cached_property
+    def wallet(self) -> np.ndarray:
+        """Share of wallet ``w = min(w0 + Δw·X, 1)``."""
+        gain = self._elasticity("share_of_wallet", "wallet_gain") * self.x
+        return np.minimum(self._base("share_of_wallet") + gain, 1.0)
+
+    @cached_property
+    def detractors(self) -> np.ndarray:
+        """``d = d0·(1 − Δd·X)``."""
+        return self._base("detractors") * (
+            1.0 - self.resp["detractor_reduction"][:, :, None] * self.x
+        )
+
+    @cached_property
+    def promoters(self) -> np.ndarray:
+        """``p = min(p0 + Δp·X, 1 − d)``."""
+        gain = self.resp["promoter_gain"][:, :, None] * self.x
+        return np.minimum(self._base("promoters") + gain, 1.0 - self.detractors)
+
+    @cached_property
+    def referring(self) -> np.ndarray:
+        """Promoters who drive referrals (``p``, or ``p0`` with the referrals lever off)."""
+        gain = self._elasticity("referrals", "promoter_gain") * self.x
+        return np.minimum(self._base("promoters") + gain, 1.0 - self.detractors)
+
+    @cached_property
+    def contacts(self) -> np.ndarray:
+        """Contacts per customer ``c0·(1 − a·X)``."""
+        avoided = self._elasticity("cost_to_serve", "avoidable_contacts") * self.x
+        return self._base("contacts_per_customer") * (1.0 - avoided)
+
+    @cached_property
+    def revenue_pc(self) -> np.ndarray:
+        """Revenue per customer ``ARPU·w/w0``."""
+        return self._base("arpu") * self.wallet / self._base("share_of_wallet")
+
+    @cached_property
+    def serve_pc(self) -> np.ndarray:
+        """Cost to serve per customer."""
+        return self.contacts * self._base("cost_per_contact")
+
+    @cached_property
+    def margin_pc(self) -> np.ndarray:
+        """Revenue × gross margin − cost to serve, per customer."""
+        return self.revenue_pc * self._base("gross_margin") - self.serve_pc
+
+
+responses = Responses
+
+
+def _customer_months(
+    p: Params, x: np.ndarray, levers: Collection[str], out: dict[str, np.ndarray] | None = None
+) -> dict[str, np.ndarray]:
+    """The customer recursion for both arms; ``x`` is perceived closure (draw, S, H).
+
+    Layout, chosen for speed: the customer state is class-major, ``(arm, C, draw)``,
+    with the classes of all segments on one axis, segment by segment. Per-segment sums
+    are sums over contiguous blocks of that axis — vectorised across draws and with a
+    fixed summation order, so results do not depend on how the draws are chunked. Both
+    arms share every operation; the baseline's class factors never change, so only the
+    programme's are recomputed each month.
+
+    ``out`` may hold preallocated (arm, draw, S, H) arrays (views into the full result)
+    to write into.
+    """
     n, s_count, horizon = x.shape
-    seg, resp = p.seg, p.resp
-    zero = np.zeros_like(x)
-    xs = np.stack([x, zero])  # (arm, draw, S, H)
+    owner = p.class_segment
+    c_count = owner.size
+    first = np.searchsorted(owner, np.arange(s_count))
+    blocks = list(zip(first.tolist(), [*first[1:].tolist(), c_count], strict=True))
+    theta = np.ascontiguousarray(p.theta.T)  # (C, draw)
+    weight = np.ascontiguousarray(p.weight.T)
+    paid = p.seg["new_customers_per_month"].T  # (S, draw)
+    v = p.v[None, None, :]
+    programme = responses(p.seg, p.resp, x, levers)
+    baseline = responses(p.seg, p.resp, np.zeros((n, s_count, 1)), levers)
+    scale = np.ascontiguousarray(np.transpose(programme.hazard_scale, (2, 1, 0)))  # (H, S, draw)
+    ref_rate = p.seg["referral_rate"].T
+    referring = np.stack(
+        [
+            np.transpose(programme.referring, (2, 1, 0)) * ref_rate,
+            np.broadcast_to(
+                np.transpose(baseline.referring, (2, 1, 0)) * ref_rate, (horizon, s_count, n)
+            ),
+        ],
+        axis=1,
+    )  # (H, arm, S, draw)
 
-    def lever(name: str, field: str) -> np.ndarray:
-        return resp[field][None, :, :, None] if name in levers else 0.0
+    # Class factors (arm, C, draw): survival this month, over 12 months, annuity for CLV.
+    stay = np.empty((2, c_count, n))
+    stay[1] = 1.0 - theta * 1.0
+    stay[0] = stay[1]
+    stay12 = np.empty_like(stay)
+    annuity = np.empty_like(stay)
 
-    # Responses at each month (MODEL.md §4), arms stacked: (arm, draw, S, H).
-    hazard_scale = 1.0 - lever("retention", "churn_reduction") * xs
-    w0 = seg["share_of_wallet"][None, :, :, None]
-    wallet = np.minimum(w0 + lever("share_of_wallet", "wallet_gain") * xs, 1.0)
-    detractors = seg["detractors"][None, :, :, None] * (
-        1.0 - resp["detractor_reduction"][None, :, :, None] * xs
-    )
-    promoters = np.minimum(
-        seg["promoters"][None, :, :, None] + resp["promoter_gain"][None, :, :, None] * xs,
-        1.0 - detractors,
-    )
-    referring = np.minimum(
-        seg["promoters"][None, :, :, None] + lever("referrals", "promoter_gain") * xs,
-        1.0 - detractors,
-    )
-    contacts = seg["contacts_per_customer"][None, :, :, None] * (
-        1.0 - lever("cost_to_serve", "avoidable_contacts") * xs
-    )
+    def refresh(arms: slice) -> None:
+        s12 = stay[arms] * stay[arms]
+        s12 *= s12
+        stay12[arms] = s12 * s12 * s12
+        annuity[arms] = v / (1.0 - stay[arms] * v)
 
-    arpu = seg["arpu"][None, :, :, None] * wallet / w0  # revenue per customer
-    serve = contacts * seg["cost_per_contact"][None, :, :, None]  # cost to serve per customer
-    margin_pc = arpu * seg["gross_margin"][None, :, :, None] - serve
-    paid = seg["new_customers_per_month"][None, :, :]  # (1, draw, S)
-    cac = seg["cac"][None, :, :]
-    ref_rate = seg["referral_rate"][None, :, :]
-    ref_cost = seg["referral_cost"][None, :, :]
-
-    theta = p.theta[None]  # (1, draw, S, K)
-    weight = p.weight[None]
-    state = np.broadcast_to(
-        seg["customers"][None, :, :, None] * p.start_mix[None], (2, n, s_count, theta.shape[-1])
-    ).copy()
-    v = p.v[None, :, None, None]
-
-    customers = np.empty((2, n, s_count, horizon))
-    churn = np.empty_like(customers)
-    retention = np.empty_like(customers)
-    clv_factor = np.empty_like(customers)
-    referrals = np.empty_like(customers)
+    refresh(slice(0, 2))
+    work = np.empty((4, 2, c_count, n))  # state, survivors, 12-month survivors, CLV weight
+    state = work[0]
+    state[:] = (p.seg["customers"][:, owner] * p.start_mix).T
+    monthly = np.empty((horizon, 4, 2, s_count, n))
+    programme_moves = bool(np.any(programme.hazard_scale != 1.0))
     for t in range(horizon):
-        hazard = theta * hazard_scale[..., t, None]  # (arm, draw, S, K)
-        stay = 1.0 - hazard
-        total = state.sum(axis=-1)
-        safe = np.where(total > 0, total, 1.0)
-        customers[..., t] = total
-        churn[..., t] = (state * hazard).sum(axis=-1) / safe
-        retention[..., t] = (state * stay**12).sum(axis=-1) / safe
-        # Forward CLV at today's rates: Σ_k share_k · v/(1 − (1−θ_k)v), times margin below.
-        clv_factor[..., t] = (state * (v / (1.0 - stay * v))).sum(axis=-1) / safe
-        referred = total * referring[..., t] * ref_rate
-        referrals[..., t] = referred
-        state = state * stay + (paid + referred)[..., None] * weight
+        if programme_moves:
+            np.subtract(1.0, theta * scale[t][owner], out=stay[0])
+            refresh(slice(0, 1))
+        np.multiply(state, stay, out=work[1])
+        np.multiply(state, stay12, out=work[2])
+        np.multiply(state, annuity, out=work[3])
+        # NOTE: a sum per segment block beats np.add.reduceat here by about 4x.
+        for j, (first, stop) in enumerate(blocks):
+            np.sum(work[:, :, first:stop], axis=2, out=monthly[t, :, :, j])
+        referred = monthly[t, 0] * referring[t]  # (arm, S, draw)
+        np.multiply((paid + referred)[:, owner], weight, out=state)
+        state += work[1]
 
-    new_customers = paid[..., None] + referrals
-    revenue = customers * arpu
-    cost_to_serve = customers * serve
-    acquisition = paid[..., None] * cac[..., None] + referrals * ref_cost[..., None]
-    profit = revenue * seg["gross_margin"][None, :, :, None] - cost_to_serve - acquisition
-    shape = customers.shape
-    return {
-        "customers": customers,
-        "churn": churn,
-        "retention_12m": retention,
-        "share_of_wallet": np.broadcast_to(wallet, shape),
-        "promoters": np.broadcast_to(promoters, shape),
-        "detractors": np.broadcast_to(detractors, shape),
-        "referrals": referrals,
-        "new_customers": np.broadcast_to(new_customers, shape),
-        "contacts_per_customer": np.broadcast_to(contacts, shape),
-        "revenue": revenue,
-        "cost_to_serve": cost_to_serve,
-        "acquisition_cost": acquisition,
-        "profit": profit,
-        "clv": clv_factor * margin_pc,
-    }
+    if out is None:
+        out = {name: np.empty((2, n, s_count, horizon)) for name in STORED_METRICS}
+    fixed_acquisition = (paid.T * p.seg["cac"])[:, :, None]
+    referral_cost = p.seg["referral_cost"][:, :, None]
+    for arm, r in enumerate((programme, baseline)):
+        # (H, S, draw) -> (draw, S, H) views of this arm's monthly sums.
+        total, survivors, retained, annuity_sum = (
+            np.transpose(monthly[:, q, arm], (2, 1, 0)) for q in range(4)
+        )
+        safe = np.where(total > 0, total, 1.0)
+        out["customers"][arm] = total
+        np.divide(total - survivors, safe, out=out["churn"][arm])
+        np.divide(retained, safe, out=out["retention_12m"][arm])
+        np.multiply(annuity_sum / safe, r.margin_pc, out=out["clv"][arm])
+        referrals = out["referrals"][arm]
+        np.multiply(total, np.transpose(referring[:, arm], (2, 1, 0)), out=referrals)
+        out["profit"][arm] = total * r.margin_pc - fixed_acquisition - referrals * referral_cost
+    return out

@@ -64,10 +64,14 @@ def irr(cash: np.ndarray, *, tol: float = 1e-10, iterations: int = 200) -> np.nd
     Returns ``(1+r)^12 − 1``.
     """
     cash = np.asarray(cash, dtype=float)
-    months = np.arange(1, cash.shape[-1] + 1)
 
     def npv(rate: np.ndarray) -> np.ndarray:
-        return (cash * (1.0 + rate[:, None]) ** (-months[None, :])).sum(axis=-1)
+        # Horner's rule in d = 1/(1+r): Σ_t CF(t)·d^(t+1), one pass over the months.
+        d = 1.0 / (1.0 + rate)
+        total = np.zeros_like(rate)
+        for t in range(cash.shape[-1] - 1, -1, -1):
+            total = (total + cash[:, t]) * d
+        return total
 
     n = cash.shape[0]
     lo = np.full(n, -0.99)

@@ -13,22 +13,23 @@ from collections.abc import Collection, Mapping
 
 import numpy as np
 
-from cxsim.engine import LEVERS, ChunkOutput, run
+from cxsim.engine import LEVERS, STORED_METRICS, ChunkOutput, run
 from cxsim.errors import CxsimError
 from cxsim.params import build_params
 from cxsim.results import SimulationResult
 from cxsim.sampling import draw_inputs, new_seed
 from cxsim.scenario import Scenario, load_scenario
 
-# Working memory of one chunk stays near this many float64 cells of customer state.
-CHUNK_CELLS = 2_000_000
+# Cells of (arm, class, draw) customer state per chunk: small enough that the monthly
+# loop works in cache, large enough that numpy's per-call overhead is amortised
+# (measured with benchmarks/bench_engine.py).
+CHUNK_CELLS = 50_000
 
 
 def default_chunk(scenario: Scenario) -> int:
-    """Draws per chunk so the engine's (arm, draw, segment, class) state stays small."""
-    classes = scenario.latent_classes if any(s.sbg for s in scenario.segments.values()) else 1
-    per_draw = 2 * len(scenario.segments) * max(classes, scenario.horizon_months // 4)
-    return max(100, CHUNK_CELLS // per_draw)
+    """Draws per chunk: the engine's (arm, class, draw) state should stay in cache."""
+    classes = sum(scenario.latent_classes if s.sbg else 1 for s in scenario.segments.values())
+    return max(64, CHUNK_CELLS // (2 * classes))
 
 
 def simulate(
@@ -103,40 +104,68 @@ def simulate(
     if chunk < 1:
         raise CxsimError(f"chunk_size must be ≥ 1 (got {chunk_size!r})")
     bounds = [(a, min(a + chunk, draws)) for a in range(0, draws, chunk)]
+    # The full result is allocated once and every chunk writes its slice in place.
+    segments, groups, months = (
+        len(scenario.segments),
+        len(scenario.work_groups),
+        scenario.horizon_months,
+    )
+    stored = {name: np.empty((2, draws, segments, months)) for name in STORED_METRICS}
+    series = {
+        "leading": np.empty((draws, groups, months)),
+        "closure": np.empty((draws, segments, months)),
+        "perceived": np.empty((draws, segments, months)),
+        "group_cost": np.empty((draws, groups, months)),
+    }
     outputs: list[ChunkOutput] = []
     bar = _ProgressBar(len(bounds), draws, progress)
     market = []
     for start, stop in bounds:
         values = draw_inputs(scenario, int(seed), start, stop, dict(fixed or {}))
         params = build_params(scenario, values)
-        outputs.append(run(params, groups_on=mask, levers=levers))
+        views = {name: array[:, start:stop] for name, array in stored.items()}
+        views.update({name: array[start:stop] for name, array in series.items()})
+        outputs.append(run(params, groups_on=mask, levers=levers, out=views))
         if params.market_size is not None:
             market.append(params.market_size)
         bar.update(stop - start)
     bar.close()
-    return _assemble(scenario, int(seed), outputs, np.concatenate(market) if market else None)
+    return _assemble(
+        scenario,
+        int(seed),
+        stored,
+        series,
+        outputs,
+        np.concatenate(market) if market else None,
+        levers,
+    )
 
 
 def _assemble(
-    scenario: Scenario, seed: int, outputs: list[ChunkOutput], market: np.ndarray | None
+    scenario: Scenario,
+    seed: int,
+    metrics: dict[str, np.ndarray],
+    series: dict[str, np.ndarray],
+    outputs: list[ChunkOutput],
+    market: np.ndarray | None,
+    levers: Collection[str],
 ) -> SimulationResult:
     def join(get, axis=0):
         parts = [get(o) for o in outputs]
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=axis)
 
-    metrics = {
-        name: join(lambda o, n=name: np.ascontiguousarray(o.metrics[n]), axis=1)
-        for name in outputs[0].metrics
-    }
     return SimulationResult(
         scenario=scenario,
         seed=seed,
         metrics=metrics,
-        leading_values=join(lambda o: o.leading),
-        closure=join(lambda o: o.closure),
-        perceived=join(lambda o: o.perceived),
-        group_cost=join(lambda o: o.group_cost),
+        leading_values=series["leading"],
+        closure=series["closure"],
+        perceived=series["perceived"],
+        group_cost=series["group_cost"],
         v=join(lambda o: o.v),
+        seg={k: join(lambda o, k=k: o.seg[k]) for k in outputs[0].seg},
+        resp={k: join(lambda o, k=k: o.resp[k]) for k in outputs[0].resp},
+        levers=tuple(levers),
         market_size=market,
     )
 

@@ -1,8 +1,9 @@
 """Sampled inputs → the arrays the engine runs on, one leading ``draw`` axis each.
 
-Segments are stacked in scenario order (axis ``S``), work groups likewise (``G``);
-latent churn classes form axis ``K`` (one-class segments are padded with empty
-classes, which never hold customers).
+Segments are stacked in scenario order (axis ``S``), work groups likewise (``G``).
+Latent churn classes of all segments form one flat axis ``C``: an sBG segment adds
+``latent_classes`` classes, a one-class segment adds one, and ``class_segment`` says
+which segment each class belongs to (no padding, so no work on empty classes).
 """
 
 from __future__ import annotations
@@ -50,9 +51,10 @@ class Params:
     seg: dict[str, np.ndarray]  # field -> (draw, S)
     resp: dict[str, np.ndarray]  # field -> (draw, S)
     market_size: np.ndarray | None  # (draw, S); NaN where no market size is given
-    theta: np.ndarray  # (draw, S, K) monthly churn per class
-    weight: np.ndarray  # (draw, S, K) class shares of new customers
-    start_mix: np.ndarray  # (draw, S, K) class shares of today's customers
+    theta: np.ndarray  # (draw, C) monthly churn per class
+    weight: np.ndarray  # (draw, C) class shares of a segment's new customers
+    start_mix: np.ndarray  # (draw, C) class shares of a segment's customers today
+    class_segment: np.ndarray  # (C,) segment index of each class
     pain: np.ndarray  # (draw, S, G)
     plan_start: np.ndarray  # (draw, G)
     plan_ramp: np.ndarray  # (draw, G)
@@ -87,28 +89,25 @@ def build_params(scenario: Scenario, values: dict[str, np.ndarray]) -> Params:
             cols.append(values.get(own, values.get(shared, np.zeros(n))))
         return np.stack(cols, axis=1)
 
-    k_max = scenario.latent_classes
-    k_needed = max((k_max if scenario.segments[s].sbg is not None else 1) for s in segments)
-    theta = np.zeros((n, len(segments), k_needed))
-    weight = np.zeros_like(theta)
-    mix = np.zeros_like(theta)
+    thetas, weights, mixes, owners = [], [], [], []
     for j, name in enumerate(segments):
         seg = scenario.segments[name]
         if seg.sbg is not None:
-            th, w = beta_classes(
-                values[f"segments.{name}.sbg.alpha"], values[f"segments.{name}.sbg.beta"], k_max
-            )
+            alpha = values[f"segments.{name}.sbg.alpha"]
+            beta = values[f"segments.{name}.sbg.beta"]
+            th, w = beta_classes(alpha, beta, scenario.latent_classes)
             th = monthly_from_period(th, seg.sbg.period)
         else:
             th = values[f"segments.{name}.monthly_churn"][:, None]
             w = np.ones((n, 1))
-        k = th.shape[1]
-        theta[:, j, :k] = th
-        weight[:, j, :k] = w
         if seg.tenure_months is not None:
-            mix[:, j, :k] = starting_mix(th, w, tenure=values[f"segments.{name}.tenure_months"])
+            mix = starting_mix(th, w, tenure=values[f"segments.{name}.tenure_months"])
         else:
-            mix[:, j, :k] = starting_mix(th, w, base_age=values[f"segments.{name}.base_age_months"])
+            mix = starting_mix(th, w, base_age=values[f"segments.{name}.base_age_months"])
+        thetas.append(th)
+        weights.append(w)
+        mixes.append(mix)
+        owners.append(np.full(th.shape[1], j))
 
     pain = np.zeros((n, len(segments), len(groups)))
     for g, gname in enumerate(groups):
@@ -135,9 +134,10 @@ def build_params(scenario: Scenario, values: dict[str, np.ndarray]) -> Params:
         seg={f: seg_stack(f) for f in SEGMENT_FIELDS},
         resp={f: resp_stack(f) for f in RESPONSE_FIELDS},
         market_size=market,
-        theta=theta,
-        weight=weight,
-        start_mix=mix,
+        theta=np.concatenate(thetas, axis=1),
+        weight=np.concatenate(weights, axis=1),
+        start_mix=np.concatenate(mixes, axis=1),
+        class_segment=np.concatenate(owners),
         pain=pain,
         plan_start=group_stack("plan.start_month"),
         plan_ramp=group_stack("plan.ramp_months"),

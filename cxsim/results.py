@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from cxsim.engine import ARMS, SEGMENT_METRICS
+from cxsim.engine import ARMS, LEVERS, SEGMENT_METRICS, responses
 from cxsim.errors import CxsimError
 from cxsim.finance import discount_factors, irr, payback_month
 
@@ -70,6 +70,9 @@ class SimulationResult:
     perceived: np.ndarray
     group_cost: np.ndarray
     v: np.ndarray
+    seg: dict[str, np.ndarray] = field(default_factory=dict)
+    resp: dict[str, np.ndarray] = field(default_factory=dict)
+    levers: tuple[str, ...] = LEVERS
     market_size: np.ndarray | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -105,15 +108,68 @@ class SimulationResult:
             # revenue·margin − cost to serve = profit + acquisition cost
             earned = self.metric("profit", segment) + self.metric("acquisition_cost", segment)
             return self._ratio(earned, self.metric("customers", segment))
-        if name not in self.metrics:
-            raise CxsimError(f"unknown metric {name!r}; known: {', '.join(self.metric_names)}")
-        values = self.metrics[name]
+        values = self.segment_values(name)
         if segment != ALL:
             return values[:, :, self._segment_index(segment)]
         if name in SUMMED:
             return values.sum(axis=2)
         customers = self.metrics["customers"]
         return self._ratio((values * customers).sum(axis=2), customers.sum(axis=2))
+
+    def segment_values(self, name: str) -> np.ndarray:
+        """A per-segment metric as (arm, draw, segment, month), derived on first use if needed."""
+        if name in self.metrics:
+            return self.metrics[name]
+        if name not in SEGMENT_METRICS:
+            raise CxsimError(f"unknown metric {name!r}; known: {', '.join(self.metric_names)}")
+        cache = self.extras.setdefault("derived", {})
+        if name not in cache:
+            cache[name] = self._derive(name)
+        return cache[name]
+
+    def _responses(self, month: int | None = None) -> tuple:
+        """Per-customer responses of the programme and baseline arms (cached for all months)."""
+        zero = np.zeros((self.draws, len(self.segments), 1))
+        if month is not None:
+            x = self.perceived[:, :, month : month + 1]
+            return (
+                responses(self.seg, self.resp, x, self.levers),
+                responses(self.seg, self.resp, zero, self.levers),
+            )
+        if "responses" not in self.extras:
+            self.extras["responses"] = (
+                responses(self.seg, self.resp, self.perceived, self.levers),
+                responses(self.seg, self.resp, zero, self.levers),
+            )
+        return self.extras["responses"]
+
+    def _derive(self, name: str) -> np.ndarray:
+        """Recompute a per-customer response or money line from inputs and stored metrics."""
+        customers = self.metrics["customers"]
+        referrals = self.metrics["referrals"]
+        paid = self.seg["new_customers_per_month"][None, :, :, None]
+        if name == "new_customers":
+            return paid + referrals
+        if name == "acquisition_cost":
+            return (
+                paid * self.seg["cac"][None, :, :, None]
+                + referrals * self.seg["referral_cost"][None, :, :, None]
+            )
+        arms = self._responses()
+        field_of = {
+            "share_of_wallet": "wallet",
+            "promoters": "promoters",
+            "detractors": "detractors",
+            "contacts_per_customer": "contacts",
+            "revenue": "revenue_pc",
+            "cost_to_serve": "serve_pc",
+        }
+        per_customer = np.stack(
+            [np.broadcast_to(getattr(r, field_of[name]), customers.shape[1:]) for r in arms]
+        )
+        if name in ("revenue", "cost_to_serve"):
+            return customers * per_customer
+        return per_customer
 
     @property
     def metric_names(self) -> list[str]:
@@ -183,7 +239,7 @@ class SimulationResult:
             pv_benefit - pv_cost, pv_cost, out=np.full_like(pv_cost, np.nan), where=pv_cost > 0
         )
         last = self.horizon - 1
-        nps = self.metric("nps")[:, :, last]
+        nps = self._horizon_nps()
         retention = self.metric("retention_12m")[:, :, last]
         clv = self.metric("clv")[:, :, last]
         customers = self.metric("customers")[:, :, last]
@@ -203,6 +259,16 @@ class SimulationResult:
             },
             index=pd.RangeIndex(self.draws, name="draw"),
         )
+
+    def _horizon_nps(self) -> np.ndarray:
+        """NPS of all segments in the last month, (arm, draw), without building every month."""
+        last = self.horizon - 1
+        weights = self.metrics["customers"][:, :, :, last]  # (arm, draw, S)
+        values = []
+        for arm, r in enumerate(self._responses(last)):
+            share = np.broadcast_to(r.promoters - r.detractors, weights.shape[1:] + (1,))[..., 0]
+            values.append(self._ratio((share * weights[arm]).sum(axis=1), weights[arm].sum(axis=1)))
+        return 100.0 * np.stack(values)
 
     # ----------------------------------------------------------------- tables
     @property

@@ -13,7 +13,7 @@ def test_no_work_groups_means_programme_equals_baseline(minimal):
     del minimal["work_groups"]
     result = cxsim.simulate(cxsim.load_scenario(minimal), seed=3)
     for name in SEGMENT_METRICS:
-        values = result.metrics[name]
+        values = result.segment_values(name)
         assert np.array_equal(values[0], values[1]), name
     assert result.outcomes["npv"].iloc[0] == 0.0
     assert np.all(result.incremental_cash_flow == 0.0)
@@ -37,12 +37,12 @@ def test_zero_responses_means_npv_is_minus_cost(minimal):
 def test_invariants_on_flagship():
     result = cxsim.simulate(FLAGSHIP, seed=1)
     for name in SEGMENT_METRICS:
-        assert np.all(np.isfinite(result.metrics[name])), name
+        assert np.all(np.isfinite(result.segment_values(name))), name
     assert np.all(result.metrics["customers"] >= 0)
     for name in ("churn", "retention_12m", "share_of_wallet", "promoters", "detractors"):
-        values = result.metrics[name]
+        values = result.segment_values(name)
         assert np.all((values >= 0) & (values <= 1)), name
-    assert np.all(result.metrics["promoters"] + result.metrics["detractors"] <= 1 + 1e-12)
+    assert np.all(result.segment_values("promoters") + result.segment_values("detractors") <= 1 + 1e-12)
     assert np.all((result.leading_values >= 0) & (result.leading_values <= 1))
 
 
@@ -148,8 +148,8 @@ def test_branch_dependent_segment_is_flagged():
     assert not economics.loc["mass_affluent", "costs_more_than_it_earns"]
 
 
-def test_draws_broadcast_and_equal_without_uncertainty():
-    result = cxsim.simulate(FLAGSHIP, draws=5, seed=1)
+def test_draws_broadcast_and_equal_without_uncertainty(minimal):
+    result = cxsim.simulate(cxsim.load_scenario(minimal), draws=5, seed=1)
     assert result.metrics["customers"].shape[:2] == (2, 5)
     npv = result.outcomes["npv"].to_numpy()
     assert np.all(npv == npv[0])
