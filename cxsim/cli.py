@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from cxsim.errors import CxsimError, ScenarioError
+from cxsim.errors import CxsimError, Problem, ScenarioError
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -46,7 +46,85 @@ def _add_run(sub) -> None:
         help="Monte Carlo draws (default: 1, or 2000 when inputs are uncertain)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_set(p)
+    p.add_argument(
+        "--plots",
+        type=Path,
+        metavar="DIR",
+        help="write charts as PNG into DIR (fan charts, NPV histogram, cash flow, "
+        "tornado, waterfall)",
+    )
+    p.add_argument(
+        "--xlsx",
+        type=Path,
+        metavar="FILE",
+        help="write the finance workbook (summary, assumptions, yearly tables)",
+    )
     p.set_defaults(handler=_cmd_run)
+
+
+def _add_set(p) -> None:
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override an input by dotted path, e.g. segments.core.arpu=50 or "
+        "'responses.churn_reduction={dist: pert, min: 0.1, mode: 0.2, max: 0.3}' "
+        "(repeatable; VALUE is YAML)",
+    )
+
+
+def _add_compare(sub) -> None:
+    p = sub.add_parser(
+        "compare",
+        help="compare plans side by side on common random numbers",
+        description="Simulate two or more scenario files with the same seed and draws and "
+        "print their outcomes side by side, the differences from the first, and the "
+        "probability that each beats it.",
+    )
+    p.add_argument("files", type=Path, nargs="+", help="scenario files; the first is the reference")
+    p.add_argument("--draws", type=_positive_int, default=2000, help="draws (default 2000)")
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="shared seed (default 0)")
+    p.set_defaults(handler=_cmd_compare)
+
+
+def _add_sensitivity(sub) -> None:
+    p = sub.add_parser(
+        "sensitivity",
+        help="tornado: which uncertain inputs move the NPV most",
+        description="Move each uncertain input from its p10 to its p90 with the others at "
+        "their medians, and rank the inputs by the swing in NPV.",
+    )
+    p.add_argument("file", type=Path)
+    _add_set(p)
+    p.add_argument("--low", type=float, default=0.10, help="low quantile (default 0.10)")
+    p.add_argument("--high", type=float, default=0.90, help="high quantile (default 0.90)")
+    p.add_argument("--plot", type=Path, metavar="PNG", help="write the tornado chart")
+    p.set_defaults(handler=_cmd_sensitivity)
+
+
+def _add_breakeven(sub) -> None:
+    p = sub.add_parser(
+        "breakeven",
+        help="the value of one input at which expected NPV is zero",
+        description="Search the value of --param at which the expected NPV (mean over draws, "
+        "other inputs uncertain) is zero, or report that none exists in its range.",
+    )
+    p.add_argument("file", type=Path)
+    p.add_argument("--param", required=True, help="dotted path, e.g. responses.churn_reduction")
+    p.add_argument(
+        "--range",
+        type=float,
+        nargs=2,
+        metavar=("LOW", "HIGH"),
+        help="search range (default: the input's allowed range or support)",
+    )
+    p.add_argument("--draws", type=_positive_int, default=500, help="draws per trial (500)")
+    p.add_argument("--seed", type=_non_negative_int, default=0)
+    _add_set(p)
+    p.add_argument("--plot", type=Path, metavar="PNG", help="write the expected-NPV curve")
+    p.set_defaults(handler=_cmd_breakeven)
 
 
 def _add_validate(sub) -> None:
@@ -80,24 +158,138 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _parse_sets(items: list[str]) -> dict:
+    import yaml
+
+    overrides = {}
+    for item in items:
+        path, sep, text = item.partition("=")
+        if not sep or not path.strip():
+            raise ScenarioError(
+                Problem("--set", item, "expected PATH=VALUE", item, "e.g. segments.core.arpu=50")
+            )
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ScenarioError(
+                Problem(
+                    "--set",
+                    path.strip(),
+                    f"value is not valid YAML: {exc}",
+                    text,
+                    "a number or a YAML flow mapping",
+                )
+            ) from None
+        overrides[path.strip()] = value
+    return overrides
+
+
+def _load(path: Path, sets: list[str]):
+    from cxsim.scenario import load_scenario
+
+    scenario = load_scenario(path)
+    if sets:
+        scenario = scenario.with_overrides(_parse_sets(sets), source="--set")
+    return scenario
+
+
 def _default_draws(scenario) -> int:
     return 2000 if scenario.uncertain_inputs() else 1
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from cxsim.montecarlo import simulate
-    from cxsim.report import business_case, check_output_dir, write_results
-    from cxsim.scenario import load_scenario
+    from cxsim.report import business_case, check_output_dir, write_plots, write_results
 
-    scenario = load_scenario(args.file)
+    scenario = _load(args.file, args.set)
     if args.out is not None:
         check_output_dir(args.out, [args.file], args.force)
+    if args.xlsx is not None and args.xlsx.suffix.lower() != ".xlsx":
+        raise CxsimError(f"{args.xlsx}: --xlsx needs a file name ending in .xlsx")
     draws = args.draws or _default_draws(scenario)
     result = simulate(scenario, draws=draws, seed=args.seed, progress=False if args.quiet else None)
     print(business_case(result))
+    sensitivity = None
+    if scenario.uncertain_inputs() and (args.xlsx or args.plots):
+        from cxsim.sensitivity import tornado
+
+        sensitivity = tornado(scenario)
     if args.out is not None:
         written = write_results(result, args.out, force=args.force, inputs=[args.file])
         print(f"\nWrote {len(written)} files to {args.out}/: " + ", ".join(p.name for p in written))
+    if args.plots is not None:
+        written = write_plots(result, args.plots, sensitivity=sensitivity)
+        print(f"Wrote {len(written)} charts to {args.plots}/")
+    if args.xlsx is not None:
+        result.to_excel(args.xlsx, sensitivity=sensitivity)
+        print(f"Wrote workbook {args.xlsx}")
+    return EXIT_OK
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from cxsim.compare import compare
+
+    if len(args.files) < 2:
+        raise CxsimError("compare needs at least two scenario files")
+    scenarios = [_load(path, []) for path in args.files]
+    names = [path.stem for path in args.files]
+    if len(set(names)) < len(names):
+        names = [str(path) for path in args.files]
+    print(compare(scenarios, names=names, draws=args.draws, seed=args.seed).to_text())
+    return EXIT_OK
+
+
+def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    from cxsim.results import format_value
+    from cxsim.sensitivity import tornado
+
+    if not 0 < args.low < args.high < 1:
+        raise CxsimError(f"need 0 < --low < --high < 1 (got {args.low}, {args.high})")
+    scenario = _load(args.file, args.set)
+    table = tornado(scenario, low=args.low, high=args.high)
+    base = table["base"].iloc[0]
+    print(
+        f"Tornado for {scenario.name}: NPV with every input at its median = "
+        f"{format_value(base, 'money')}"
+    )
+    width = max(len(i) for i in table["input"]) + 2
+    low_label, high_label = f"NPV at p{args.low * 100:.0f}", f"NPV at p{args.high * 100:.0f}"
+    print(
+        f"{'input'.ljust(width)}{'low':>12}{'high':>12}{low_label:>16}{high_label:>16}{'swing':>14}"
+    )
+    for _, row in table.iterrows():
+        print(
+            f"{row['input'].ljust(width)}{row['low']:>12.4g}{row['high']:>12.4g}"
+            f"{format_value(row['npv_low'], 'money'):>16}"
+            f"{format_value(row['npv_high'], 'money'):>16}"
+            f"{format_value(row['swing'], 'money'):>14}"
+        )
+    if args.plot:
+        from cxsim.plotting import plot_tornado
+        from cxsim.report import save_figure
+
+        save_figure(plot_tornado(table), args.plot)
+        print(f"Wrote {args.plot}")
+    return EXIT_OK
+
+
+def _cmd_breakeven(args: argparse.Namespace) -> int:
+    from cxsim.sensitivity import breakeven
+
+    scenario = _load(args.file, args.set)
+    result = breakeven(
+        scenario,
+        args.param,
+        draws=args.draws,
+        seed=args.seed,
+        bounds=tuple(args.range) if args.range else None,
+    )
+    print(result.message)
+    if args.plot:
+        from cxsim.report import save_figure
+
+        save_figure(result.plot(), args.plot)
+        print(f"Wrote {args.plot}")
     return EXIT_OK
 
 
@@ -120,7 +312,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return status
 
 
-COMMANDS: list[Callable] = [_add_run, _add_validate]
+COMMANDS: list[Callable] = [_add_run, _add_validate, _add_compare, _add_sensitivity, _add_breakeven]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -150,6 +342,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CxsimError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INVALID
+    except BrokenPipeError:  # output piped into e.g. head, which stopped reading
+        sys.stderr.close()
+        return EXIT_OK
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -210,3 +210,37 @@ def _attended() -> bool:
     if "ipykernel" in sys.modules:
         return True
     return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+def simulate_inputs(
+    scenario: Scenario,
+    values: Mapping[str, np.ndarray],
+    *,
+    groups_on: Collection[str] | None = None,
+    levers: Collection[str] = LEVERS,
+    seed: int = 0,
+) -> SimulationResult:
+    """Run the engine on explicit input arrays (one entry per draw), e.g. a tornado's runs.
+
+    ``values`` maps every numeric input path (see ``Scenario.inputs()``) to an array of
+    equal length; each position is one configuration.
+    """
+    mask = None
+    if groups_on is not None:
+        mask = np.array([g in groups_on for g in scenario.work_groups], dtype=bool)
+    params = build_params(scenario, dict(values))
+    output = run(params, groups_on=mask, levers=levers)
+    return _assemble(
+        scenario,
+        seed,
+        output.metrics,
+        {
+            "leading": output.leading,
+            "closure": output.closure,
+            "perceived": output.perceived,
+            "group_cost": output.group_cost,
+        },
+        [output],
+        params.market_size,
+        levers,
+    )

@@ -31,12 +31,12 @@ METRIC_LABELS = {
 }
 
 
-def _axes(ax: Axes | None) -> Axes:
+def _axes(ax: Axes | None, size: tuple[float, float] = (7, 4)) -> Axes:
     if ax is not None:
         return ax
     import matplotlib.pyplot as plt
 
-    return plt.subplots(figsize=(7, 4))[1]
+    return plt.subplots(figsize=size)[1]
 
 
 def plot_leading(result: SimulationResult, ax: Axes | None = None) -> Axes:
@@ -174,4 +174,42 @@ def plot_npv_histogram(result: SimulationResult, ax: Axes | None = None, bins: i
     share = float((npv > 0).mean())
     ax.set(xlabel="NPV", ylabel="Draws", title=f"NPV distribution — P(NPV > 0) = {share:.0%}")
     ax.legend(fontsize="small")
+    return ax
+
+
+def plot_tornado(table, ax: Axes | None = None, top: int = 12) -> Axes:
+    """Tornado of :func:`cxsim.sensitivity.tornado`: NPV at each input's p10 and p90."""
+    ax = _axes(ax, (10, 5))
+    rows = table.head(top).iloc[::-1]
+    base = float(rows["base"].iloc[0])
+    y = np.arange(len(rows))
+    ax.barh(y, rows["npv_low"] - base, left=base, color="#d62728", alpha=0.8, label="input at p10")
+    ax.barh(
+        y,
+        rows["npv_high"] - base,
+        left=base,
+        color=PROGRAMME_COLOUR,
+        alpha=0.8,
+        label="input at p90",
+    )
+    ax.axvline(base, color="black", linewidth=0.8)
+    ax.set_yticks(y, rows["input"])
+    ax.set(xlabel="NPV", title="What moves the NPV (others at their medians)")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_waterfall(table, ax: Axes | None = None, title: str = "Where the NPV comes from") -> Axes:
+    """Waterfall of :mod:`cxsim.attribution`: bars step from 0 to the NPV (the last row)."""
+    ax = _axes(ax, (9, 5))
+    parts = table.iloc[:-1]
+    total = float(table["value"].iloc[-1])
+    starts = np.concatenate([[0.0], np.cumsum(parts["value"].to_numpy())[:-1]])
+    colours = ["#2ca02c" if v >= 0 else "#d62728" for v in parts["value"]]
+    x = np.arange(len(parts) + 1)
+    ax.bar(x[:-1], parts["value"], bottom=starts, color=colours)
+    ax.bar(x[-1], total, color=PROGRAMME_COLOUR)
+    ax.set_xticks(x, [*parts["component"], "NPV"], rotation=30, ha="right")
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set(ylabel="Expected NPV contribution", title=title)
     return ax

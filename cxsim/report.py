@@ -137,3 +137,35 @@ def write_results(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return sorted(out.iterdir())
+
+
+def save_figure(ax, path: Path) -> Path:
+    """Save the figure holding ``ax`` as PNG and close it."""
+    import matplotlib.pyplot as plt
+
+    figure = ax.figure
+    figure.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return Path(path)
+
+
+def write_plots(result: SimulationResult, folder: Path, sensitivity=None) -> list[Path]:
+    """The standard charts of a result as PNG files in ``folder`` (created if needed)."""
+    from cxsim import plotting
+
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise CxsimError(f"{folder}: exists and is not a folder")
+    charts = {
+        "leading.png": lambda: plotting.plot_leading(result),
+        "timeline.png": lambda: plotting.plot_timeline(result),
+        "cash_flow.png": lambda: plotting.plot_cash_flow(result),
+        "npv_histogram.png": lambda: plotting.plot_npv_histogram(result),
+    }
+    for metric in ("customers", "churn", "nps", "clv", "revenue", "profit"):
+        charts[f"fan_{metric}.png"] = lambda m=metric: plotting.plot_lagging(result, m)
+    if sensitivity is not None:
+        charts["tornado.png"] = lambda: plotting.plot_tornado(sensitivity)
+    return [save_figure(draw(), folder / name) for name, draw in charts.items()]

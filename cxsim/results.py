@@ -423,6 +423,16 @@ class SimulationResult:
         """
         return Summary.from_outcomes(self.outcomes, self.horizon, self.scenario.name)
 
+    def to_excel(self, path, sensitivity: pd.DataFrame | None = None, **extra_sheets):
+        """Write the finance workbook (summary, assumptions, yearly cash flow and indicators).
+
+        See :func:`cxsim.excel.write_workbook`; ``extra_sheets`` are more DataFrames, one
+        sheet each (e.g. waterfalls).
+        """
+        from cxsim.excel import write_workbook
+
+        return write_workbook(self, path, sensitivity, extra_sheets=extra_sheets or None)
+
     def __repr__(self) -> str:
         return (
             f"SimulationResult({self.scenario.name!r}, draws={self.draws}, seed={self.seed}, "
@@ -447,7 +457,7 @@ SUMMARY_ROWS = {
     "pv_benefit": ("PV of incremental profit", "money"),
     "pv_cost": ("PV of programme cost", "money"),
     "nps_change": ("NPS change at horizon (points)", "points"),
-    "retention_12m_change": ("12-month retention change at horizon", "ratio"),
+    "retention_12m_change": ("12-month retention change at horizon", "pp"),
     "clv_change": ("CLV change at horizon (per customer)", "money"),
     "customers_change": ("Customers gained by horizon", "count"),
 }
@@ -548,7 +558,7 @@ def _undefined_note(key: str, share: float, many: bool, horizon: int) -> str:
 def format_value(value: Any, unit: str) -> str:
     """Readable number for tables: currency with thousands separators, percentages, months."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "n/a"
+        return "" if unit == "probability" else "n/a"
     value = float(value)
     if unit == "money":
         return f"{value:,.0f}"
@@ -558,4 +568,6 @@ def format_value(value: Any, unit: str) -> str:
         return f"{value:.0f}"
     if unit == "points":
         return f"{value:+.1f}"
+    if unit == "pp":
+        return f"{value * 100:+.2f} pt"
     return f"{value:,.0f}"

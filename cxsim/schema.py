@@ -93,6 +93,7 @@ def _bounded(lo: float | None, hi: float | None, *, lo_open: bool = False, hi_op
             raise _problem("out of range", as_written(value), allowed)
         return value
 
+    check.bounds = (lo, hi)  # read by bounds_of() for break-even searches
     return AfterValidator(check)
 
 
@@ -222,3 +223,47 @@ class ScenarioModel(Strict):
     correlations: list[Correlation] = Field(default_factory=list)
     include: list[str] = Field(default_factory=list)
     provenance: dict[str, Any] = Field(default_factory=dict)
+
+
+def bounds_of(path: str) -> tuple[float | None, float | None]:
+    """The allowed range of the numeric input at a dotted path (None where unbounded).
+
+    >>> bounds_of("responses.churn_reduction")
+    (0.0, 1.0)
+    """
+    annotation: Any = ScenarioModel
+    metadata: list = []
+    for part in path.split("."):
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            info = annotation.model_fields.get(part)
+            if info is None:
+                raise KeyError(path)
+            metadata = list(info.metadata)
+            annotation = info.annotation
+        else:  # a mapping keyed by segment or group name
+            args = getattr(annotation, "__args__", None)
+            if not args:
+                raise KeyError(path)
+            annotation = args[-1]
+            metadata = list(getattr(annotation, "__metadata__", ()))
+        annotation, metadata = _unwrap(annotation, metadata)
+    for item in metadata:
+        bounds = getattr(getattr(item, "func", None), "bounds", None)
+        if bounds is not None:
+            return bounds
+    raise KeyError(path)
+
+
+def _unwrap(annotation: Any, metadata: list) -> tuple[Any, list]:
+    """Strip Optional[...] and Annotated[...], collecting validator metadata."""
+    for _ in range(4):
+        if hasattr(annotation, "__metadata__"):
+            metadata = metadata + list(annotation.__metadata__)
+            annotation = annotation.__origin__
+            continue
+        args = getattr(annotation, "__args__", None)
+        if args and type(None) in args:
+            annotation = next(a for a in args if a is not type(None))
+            continue
+        break
+    return annotation, metadata
