@@ -1,0 +1,116 @@
+"""Monte Carlo: reproducibility, the prefix property, chunking, summaries and bands."""
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+import cxsim
+from cxsim.sampling import draw_inputs
+from tests.conftest import FLAGSHIP
+
+
+@pytest.fixture(scope="module")
+def flagship():
+    return cxsim.load_scenario(FLAGSHIP)
+
+
+def _same(a, b):
+    for name in a.metrics:
+        assert np.array_equal(a.metrics[name], b.metrics[name]), name
+    assert np.array_equal(a.leading_values, b.leading_values)
+    assert a.outcomes.equals(b.outcomes)
+
+
+def test_first_draws_of_a_longer_run_equal_a_shorter_run(flagship):
+    long = cxsim.simulate(flagship, draws=400, seed=7)
+    short = cxsim.simulate(flagship, draws=200, seed=7)
+    for name in short.metrics:
+        assert np.array_equal(long.metrics[name][:, :200], short.metrics[name]), name
+    assert np.array_equal(long.outcomes["npv"].to_numpy()[:200], short.outcomes["npv"].to_numpy())
+
+
+def test_chunking_does_not_change_any_number(flagship):
+    _same(
+        cxsim.simulate(flagship, draws=300, seed=3),
+        cxsim.simulate(flagship, draws=300, seed=3, chunk_size=37),
+    )
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers(flagship):
+    a = cxsim.simulate(flagship, draws=50, seed=11)
+    _same(a, cxsim.simulate(flagship, draws=50, seed=11))
+    b = cxsim.simulate(flagship, draws=50, seed=12)
+    assert not np.array_equal(a.outcomes["npv"], b.outcomes["npv"])
+    assert cxsim.simulate(flagship, draws=2).seed >= 0  # a fresh seed is recorded
+
+
+def test_baseline_ignores_programme_inputs(flagship):
+    result = cxsim.simulate(flagship, draws=100, seed=5)
+    # Baseline does not depend on programme inputs, so identical across draws where only
+    # programme inputs vary (the flagship's segment economics are fixed numbers).
+    baseline_customers = result.metrics["customers"][1]
+    assert np.allclose(baseline_customers, baseline_customers[0])
+
+
+def test_scenario_correlations_are_achieved(flagship):
+    values = draw_inputs(flagship, seed=1, start=0, stop=20000)
+    rho = spearmanr(values["responses.churn_reduction"], values["responses.promoter_gain"])[0]
+    assert rho == pytest.approx(0.6, abs=0.03)
+    independent = spearmanr(values["responses.churn_reduction"], values["responses.wallet_gain"])[0]
+    assert abs(independent) < 0.03
+
+
+def test_summary_with_many_draws(flagship):
+    result = cxsim.simulate(flagship, draws=500, seed=2)
+    summary = result.summary()
+    frame = summary.frame
+    assert {"mean", "p5", "p50", "p95"} <= set(frame.columns)
+    npv = result.outcomes["npv"].to_numpy()
+    assert summary.value("NPV") == pytest.approx(npv.mean())
+    assert summary.value("NPV", "p5") == pytest.approx(np.quantile(npv, 0.05))
+    assert summary.value("P(NPV > 0)") == pytest.approx((npv > 0).mean())
+    pay = result.outcomes["payback_months"].to_numpy()
+    assert summary.value("P(payback within 60 months)") == pytest.approx((~np.isnan(pay)).mean())
+    assert "P(NPV > 0)" in summary.to_text()
+    assert "<table" in summary._repr_html_()
+
+
+def test_quantiles_are_compact_and_right(flagship):
+    result = cxsim.simulate(flagship, draws=200, seed=2)
+    bands = result.quantiles(["customers", "nps"])
+    assert list(bands.columns) == ["month", "segment", "arm", "metric", "mean", "p5", "p50", "p95"]
+    row = bands.query(
+        "metric == 'customers' and segment == 'all' and arm == 'programme' and month == 59"
+    ).iloc[0]
+    values = result.metric("customers")[0, :, 59]
+    assert row["p95"] == pytest.approx(np.quantile(values, 0.95))
+    assert row["mean"] == pytest.approx(values.mean())
+    assert (bands["p5"] <= bands["p50"]).all() and (bands["p50"] <= bands["p95"]).all()
+
+
+def test_frame_is_built_on_access_and_refuses_absurd_sizes(flagship, monkeypatch):
+    result = cxsim.simulate(flagship, draws=20, seed=2)
+    import cxsim.results as results
+
+    monkeypatch.setattr(results, "MAX_FRAME_ROWS", 1000)
+    with pytest.raises(cxsim.CxsimError, match="quantiles"):
+        _ = result.frame
+    assert len(result.frame_of("nps", ["all"])) == 2 * 20 * 60
+
+
+def test_bad_arguments(flagship):
+    with pytest.raises(cxsim.CxsimError, match="draws"):
+        cxsim.simulate(flagship, draws=0)
+    with pytest.raises(cxsim.CxsimError, match="seed"):
+        cxsim.simulate(flagship, seed=-1)
+    with pytest.raises(cxsim.CxsimError, match="unknown work groups"):
+        cxsim.simulate(flagship, groups_on=["billling"])
+    with pytest.raises(cxsim.CxsimError, match="unknown levers"):
+        cxsim.simulate(flagship, levers=["loyalty"])
+
+
+def test_progress_bar_can_be_forced_and_silenced(flagship, capsys):
+    cxsim.simulate(flagship, draws=300, seed=1, chunk_size=100, progress=True)
+    assert "draw" in capsys.readouterr().err
+    cxsim.simulate(flagship, draws=300, seed=1, chunk_size=100, progress=False)
+    assert capsys.readouterr().err == ""
