@@ -9,7 +9,8 @@ for what it unblocks.
 
 - By lever: the value function is the expected PV of incremental profit with only the
   levers in a coalition responding (retention, share of wallet, referrals, cost to
-  serve); the programme cost is one more bar, so the bars sum to the expected NPV.
+  serve, and acquisition lifted by branding); the programme cost is one more bar, so
+  the bars sum to the expected NPV.
 - By work group: the value function is the expected NPV with only the groups in a
   coalition funded (their costs included). With up to ``exact_limit`` groups every
   coalition is evaluated; beyond that, Shapley values are estimated from random
@@ -43,6 +44,7 @@ LEVER_LABELS = {
     "share_of_wallet": "Share of wallet",
     "referrals": "Referrals",
     "cost_to_serve": "Cost to serve",
+    "acquisition": "Acquisition (branding)",
 }
 
 

@@ -16,12 +16,13 @@ from functools import cached_property
 
 import numpy as np
 
+from cxsim import operating_model as om
 from cxsim.leading import monthly_cost, plan_fractions, ramp
 from cxsim.params import Params
 from cxsim.propagation import gap_closure, perceived
 
 ARMS = ("programme", "baseline")
-LEVERS = ("retention", "share_of_wallet", "referrals", "cost_to_serve")
+LEVERS = ("retention", "share_of_wallet", "referrals", "cost_to_serve", "acquisition")
 
 # Metrics the recursion produces, kept per (arm, draw, segment, month).
 STORED_METRICS = ("customers", "churn", "retention_12m", "referrals", "clv", "profit")
@@ -59,17 +60,28 @@ class ChunkOutput:
     v: np.ndarray  # (draw,)
     seg: dict[str, np.ndarray]  # segment inputs, (draw, S) each
     resp: dict[str, np.ndarray]  # response inputs, (draw, S) each
+    maturity: np.ndarray  # (draw, N, H) capability maturity
+    capability_cost: np.ndarray  # (draw, N, H)
+    acquisition_factor: np.ndarray  # (draw, H) paid acquisitions, programme / baseline
 
 
-def leading_indicators(p: Params, groups_on: np.ndarray | None = None) -> np.ndarray:
-    """``L[d,g,t]``: target × achieved plan fraction (execution capacity and sequence applied)."""
+def leading_indicators(
+    p: Params, groups_on: np.ndarray | None = None, capacity: np.ndarray | None = None
+) -> np.ndarray:
+    """``L[d,g,t]``: target × achieved plan fraction (execution capacity and sequence applied).
+
+    ``capacity`` (draw, H) is the operating model's execution multiplier ``E(t)``.
+    """
     months = np.arange(p.horizon)
     n, g_count = p.draws, len(p.groups)
     ramps = np.zeros((n, g_count, p.horizon))
     for g in range(g_count):
         if groups_on is None or groups_on[g]:
             ramps[:, g] = ramp(months, p.plan_start[:, g], p.plan_ramp[:, g], p.curves[g])
-    fraction = plan_fractions(ramps, p.execution, p.requires, p.order)
+    execution = p.execution[:, :, None]
+    if capacity is not None:
+        execution = execution * capacity[:, None, :]
+    fraction = plan_fractions(ramps, execution, p.requires, p.order)
     return p.target[:, :, None] * fraction
 
 
@@ -89,10 +101,29 @@ def programme_cost(p: Params, groups_on: np.ndarray | None = None) -> np.ndarray
     return cost
 
 
+def capability_cost(p: Params, on: np.ndarray | None = None) -> np.ndarray:
+    """Cost per capability and month, (draw, N, H); a capability without a plan costs its
+    monthly cost from month 0; one switched off costs nothing."""
+    months = np.arange(p.horizon)
+    ops = p.ops
+    cost = np.zeros((p.draws, len(ops.names), p.horizon))
+    for c in range(len(ops.names)):
+        if on is None or on[c]:
+            cost[:, c] = monthly_cost(
+                months,
+                ops.start[:, c],
+                ops.ramp_months[:, c],
+                ops.cost_one_time[:, c],
+                ops.cost_monthly[:, c],
+            )
+    return cost
+
+
 def run(
     p: Params,
     *,
     groups_on: np.ndarray | None = None,
+    capabilities_on: np.ndarray | None = None,
     levers: Collection[str] = LEVERS,
     out: dict[str, np.ndarray] | None = None,
 ) -> ChunkOutput:
@@ -103,6 +134,8 @@ def run(
     p : Params
     groups_on : bool array (G,), optional
         Work groups in the programme; the others stay at zero progress and cost.
+    capabilities_on : bool array (N,), optional
+        Capabilities whose plans are funded; the others stay at today's maturity, free.
     levers : subset of ``LEVERS``
         Which money levers respond to perceived closure (value attribution switches the
         others off; NPS still moves with promoters and detractors).
@@ -111,15 +144,45 @@ def run(
         (arm, draw, S, H) and ``leading``, ``closure``, ``perceived``, ``group_cost``.
     """
     out = out if out is not None else {}
-    leading = _into(out.get("leading"), leading_indicators(p, groups_on))
-    closure = _into(out.get("closure"), gap_closure(p.pain, leading))
+    ops = p.ops
+    mature = _into(out.get("maturity"), om.maturity(ops, p.horizon, capabilities_on))
+    leading = _into(out.get("leading"), leading_indicators(p, groups_on, om.execution(ops, mature)))
+    closure = gap_closure(p.pain, leading)
+    extra = om.extra_closure(ops, leading, p.pain)
+    quality = om.targeting(ops, mature)
+    if extra is not None:
+        closure = closure + extra
+    if quality is not None:
+        closure = closure * quality[:, None, :]
+    if extra is not None or quality is not None:
+        closure = np.minimum(closure, 1.0)
+    closure = _into(out.get("closure"), closure)
     x = _into(
         out.get("perceived"),
         perceived(closure, p.resp["perception_delay_months"], p.resp["perception_lag_months"]),
     )
-    metrics = _customer_months(p, x, tuple(levers), out if "customers" in out else None)
+    raised = om.promise(ops, mature)
+    promise_gap = None if raised is None else np.maximum(raised[:, None, :] - x, 0.0)
+    uplift = None
+    if raised is not None and "acquisition" in levers:
+        uplift = 1.0 + ops.acquisition_uplift[:, None] * raised
+    factor = _into(
+        out.get("acquisition_factor"),
+        uplift if uplift is not None else np.ones((p.draws, p.horizon)),
+    )
+    metrics = _customer_months(
+        p,
+        x,
+        tuple(levers),
+        out if "customers" in out else None,
+        promise_gap=promise_gap,
+        uplift=uplift,
+    )
     cost = _into(out.get("group_cost"), programme_cost(p, groups_on))
-    return ChunkOutput(metrics, leading, closure, x, cost, p.v, p.seg, p.resp)
+    cap_cost = _into(out.get("capability_cost"), capability_cost(p, capabilities_on))
+    return ChunkOutput(
+        metrics, leading, closure, x, cost, p.v, p.seg, p.resp, mature, cap_cost, factor
+    )
 
 
 class Responses:
@@ -130,8 +193,17 @@ class Responses:
     its baseline value (used to attribute value to levers); NPS always moves.
     """
 
-    def __init__(self, seg: dict, resp: dict, x: np.ndarray, levers: Collection[str] = LEVERS):
+    def __init__(
+        self,
+        seg: dict,
+        resp: dict,
+        x: np.ndarray,
+        levers: Collection[str] = LEVERS,
+        promise_gap: np.ndarray | None = None,
+        penalty: np.ndarray | None = None,
+    ):
         self.seg, self.resp, self.x, self.levers = seg, resp, x, tuple(levers)
+        self.promise_gap, self.penalty = promise_gap, penalty
 
     def _elasticity(self, lever: str, field: str) -> np.ndarray | float:
         return self.resp[field][:, :, None] if lever in self.levers else 0.0
@@ -141,8 +213,15 @@ class Responses:
 
     @cached_property
     def hazard_scale(self) -> np.ndarray:
-        """Multiplies every class's churn hazard: ``1 − c·X``."""
-        return 1.0 - self._elasticity("retention", "churn_reduction") * self.x
+        """Multiplies every class's churn hazard: ``(1 − c·X)·(1 + k·promise gap)``.
+
+        The promise gap (branding ahead of perceived experience, MODEL.md §8) counts with
+        the retention lever: switched off, churn does not respond at all.
+        """
+        scale = 1.0 - self._elasticity("retention", "churn_reduction") * self.x
+        if self.promise_gap is not None and "retention" in self.levers:
+            scale = scale * (1.0 + self.penalty[:, None, None] * self.promise_gap)
+        return scale
 
     @cached_property
     def wallet(self) -> np.ndarray:
@@ -195,7 +274,13 @@ responses = Responses
 
 
 def _customer_months(
-    p: Params, x: np.ndarray, levers: Collection[str], out: dict[str, np.ndarray] | None = None
+    p: Params,
+    x: np.ndarray,
+    levers: Collection[str],
+    out: dict[str, np.ndarray] | None = None,
+    *,
+    promise_gap: np.ndarray | None = None,
+    uplift: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """The customer recursion for both arms; ``x`` is perceived closure (draw, S, H).
 
@@ -207,7 +292,8 @@ def _customer_months(
     programme's are recomputed each month.
 
     ``out`` may hold preallocated (arm, draw, S, H) arrays (views into the full result)
-    to write into.
+    to write into. ``promise_gap`` (draw, S, H) raises the programme's churn hazard and
+    ``uplift`` (draw, H) scales its paid acquisitions (branding, MODEL.md §8).
     """
     n, s_count, horizon = x.shape
     owner = p.class_segment
@@ -218,7 +304,7 @@ def _customer_months(
     weight = np.ascontiguousarray(p.weight.T)
     paid = p.seg["new_customers_per_month"].T  # (S, draw)
     v = p.v[None, None, :]
-    programme = responses(p.seg, p.resp, x, levers)
+    programme = responses(p.seg, p.resp, x, levers, promise_gap, p.ops.promise_penalty)
     baseline = responses(p.seg, p.resp, np.zeros((n, s_count, 1)), levers)
     scale = np.ascontiguousarray(np.transpose(programme.hazard_scale, (2, 1, 0)))  # (H, S, draw)
     ref_rate = p.seg["referral_rate"].T
@@ -250,6 +336,12 @@ def _customer_months(
     state = work[0]
     state[:] = (p.seg["customers"][:, owner] * p.start_mix).T
     monthly = np.empty((horizon, 4, 2, s_count, n))
+    # Paid acquisitions per month and arm, (H, arm, S, draw); the same in both arms
+    # unless branding lifts the programme's.
+    paid_arms = np.empty((horizon, 2, s_count, n))
+    paid_arms[:] = paid
+    if uplift is not None:
+        paid_arms[:, 0] *= uplift.T[:, None, :]
     programme_moves = bool(np.any(programme.hazard_scale != 1.0))
     for t in range(horizon):
         if programme_moves:
@@ -262,12 +354,11 @@ def _customer_months(
         for j, (first, stop) in enumerate(blocks):
             np.sum(work[:, :, first:stop], axis=2, out=monthly[t, :, :, j])
         referred = monthly[t, 0] * referring[t]  # (arm, S, draw)
-        np.multiply((paid + referred)[:, owner], weight, out=state)
+        np.multiply((paid_arms[t] + referred)[:, owner], weight, out=state)
         state += work[1]
 
     if out is None:
         out = {name: np.empty((2, n, s_count, horizon)) for name in STORED_METRICS}
-    fixed_acquisition = (paid.T * p.seg["cac"])[:, :, None]
     referral_cost = p.seg["referral_cost"][:, :, None]
     for arm, r in enumerate((programme, baseline)):
         # (H, S, draw) -> (draw, S, H) views of this arm's monthly sums.
@@ -281,5 +372,6 @@ def _customer_months(
         np.multiply(annuity_sum / safe, r.margin_pc, out=out["clv"][arm])
         referrals = out["referrals"][arm]
         np.multiply(total, np.transpose(referring[:, arm], (2, 1, 0)), out=referrals)
-        out["profit"][arm] = total * r.margin_pc - fixed_acquisition - referrals * referral_cost
+        paid_cost = np.transpose(paid_arms[:, arm], (2, 1, 0)) * p.seg["cac"][:, :, None]
+        out["profit"][arm] = total * r.margin_pc - paid_cost - referrals * referral_cost
     return out

@@ -53,7 +53,7 @@ def plan_fractions(
     Parameters
     ----------
     ramps : ndarray, shape (draw, G, H)
-    execution : ndarray, shape (draw, G)
+    execution : ndarray, shape (draw, G, H) or (draw, G, 1)
     requires : list of index lists, one per group
     order : group indices, prerequisites first
 
@@ -61,7 +61,7 @@ def plan_fractions(
     -------
     ndarray, shape (draw, G, H): each group's achieved fraction of its plan.
     """
-    fraction = ramps * execution[:, :, None]
+    fraction = ramps * execution
     for g in order:
         for p in requires[g]:
             np.minimum(fraction[:, g], fraction[:, p], out=fraction[:, g])

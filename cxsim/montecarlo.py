@@ -60,7 +60,8 @@ def simulate(
     fixed : mapping, optional
         Inputs pinned to a number in every draw, by dotted path.
     groups_on : collection of str, optional
-        Work groups in the programme (the others are left out); default all.
+        Work groups and capabilities funded by the programme (the others are left out: no
+        progress beyond today's maturity, no cost); default all.
     levers : collection of str
         Money levers that respond (``retention``, ``share_of_wallet``, ``referrals``,
         ``cost_to_serve``); default all.
@@ -86,14 +87,7 @@ def simulate(
     unknown_levers = set(levers) - set(LEVERS)
     if unknown_levers:
         raise CxsimError(f"unknown levers {sorted(unknown_levers)}; known: {', '.join(LEVERS)}")
-    mask = None
-    if groups_on is not None:
-        unknown = set(groups_on) - set(scenario.work_groups)
-        if unknown:
-            raise CxsimError(
-                f"unknown work groups {sorted(unknown)}; known: {', '.join(scenario.work_groups)}"
-            )
-        mask = np.array([g in groups_on for g in scenario.work_groups], dtype=bool)
+    mask, cap_mask = _masks(scenario, groups_on)
     if fixed:
         known = {i.path for i in scenario.inputs()}
         unknown = set(fixed) - known
@@ -111,8 +105,12 @@ def simulate(
         scenario.horizon_months,
     )
     stored = {name: np.empty((2, draws, segments, months)) for name in STORED_METRICS}
+    caps = len(modelled_capabilities(scenario))
     series = {
         "leading": np.empty((draws, groups, months)),
+        "maturity": np.empty((draws, caps, months)),
+        "capability_cost": np.empty((draws, caps, months)),
+        "acquisition_factor": np.empty((draws, months)),
         "closure": np.empty((draws, segments, months)),
         "perceived": np.empty((draws, segments, months)),
         "group_cost": np.empty((draws, groups, months)),
@@ -125,7 +123,9 @@ def simulate(
         params = build_params(scenario, values)
         views = {name: array[:, start:stop] for name, array in stored.items()}
         views.update({name: array[start:stop] for name, array in series.items()})
-        outputs.append(run(params, groups_on=mask, levers=levers, out=views))
+        outputs.append(
+            run(params, groups_on=mask, capabilities_on=cap_mask, levers=levers, out=views)
+        )
         if params.market_size is not None:
             market.append(params.market_size)
         bar.update(stop - start)
@@ -138,6 +138,31 @@ def simulate(
         outputs,
         np.concatenate(market) if market else None,
         levers,
+    )
+
+
+def modelled_capabilities(scenario: Scenario) -> list[str]:
+    """Capabilities the engine models: those listed, or all six with a maturity assessment."""
+    from cxsim.schema import CAPABILITIES
+
+    assessed = scenario.model.maturity_assessment is not None
+    return [c for c in CAPABILITIES if c in scenario.model.capabilities or assessed]
+
+
+def _masks(scenario: Scenario, items_on: Collection[str] | None):
+    """Boolean masks over work groups and capabilities for the funded items (None: all)."""
+    if items_on is None:
+        return None, None
+    groups = list(scenario.work_groups)
+    capabilities = modelled_capabilities(scenario)
+    unknown = set(items_on) - set(groups) - set(capabilities)
+    if unknown:
+        raise CxsimError(
+            f"unknown work groups {sorted(unknown)}; known: {', '.join([*groups, *capabilities])}"
+        )
+    return (
+        np.array([g in items_on for g in groups], dtype=bool),
+        np.array([c in items_on for c in capabilities], dtype=bool),
     )
 
 
@@ -162,6 +187,9 @@ def _assemble(
         closure=series["closure"],
         perceived=series["perceived"],
         group_cost=series["group_cost"],
+        maturity=series["maturity"],
+        capability_cost=series["capability_cost"],
+        acquisition_factor=series["acquisition_factor"],
         v=join(lambda o: o.v),
         seg={k: join(lambda o, k=k: o.seg[k]) for k in outputs[0].seg},
         resp={k: join(lambda o, k=k: o.resp[k]) for k in outputs[0].resp},
@@ -225,11 +253,9 @@ def simulate_inputs(
     ``values`` maps every numeric input path (see ``Scenario.inputs()``) to an array of
     equal length; each position is one configuration.
     """
-    mask = None
-    if groups_on is not None:
-        mask = np.array([g in groups_on for g in scenario.work_groups], dtype=bool)
+    mask, cap_mask = _masks(scenario, groups_on)
     params = build_params(scenario, dict(values))
-    output = run(params, groups_on=mask, levers=levers)
+    output = run(params, groups_on=mask, capabilities_on=cap_mask, levers=levers)
     return _assemble(
         scenario,
         seed,
@@ -239,6 +265,9 @@ def simulate_inputs(
             "closure": output.closure,
             "perceived": output.perceived,
             "group_cost": output.group_cost,
+            "maturity": output.maturity,
+            "capability_cost": output.capability_cost,
+            "acquisition_factor": output.acquisition_factor,
         },
         [output],
         params.market_size,

@@ -14,6 +14,7 @@ import numpy as np
 
 from cxsim.customers import beta_classes, monthly_from_period, starting_mix
 from cxsim.finance import monthly_discount
+from cxsim.operating_model import OperatingArrays, build_operating
 from cxsim.scenario import Scenario, topological_order
 
 SEGMENT_FIELDS = (
@@ -66,6 +67,7 @@ class Params:
     requires: list[list[int]]
     order: list[int]
     v: np.ndarray  # (draw,) monthly discount factor
+    ops: OperatingArrays  # capabilities, journeys, synergies
 
     @property
     def draws(self) -> int:
@@ -149,4 +151,5 @@ def build_params(scenario: Scenario, values: dict[str, np.ndarray]) -> Params:
         requires=[[index[p] for p in scenario.work_groups[g].requires] for g in groups],
         order=[index[g] for g in topological_order(scenario.work_groups)],
         v=monthly_discount(values["discount_rate"]),
+        ops=build_operating(scenario, values, segments, groups, n),
     )

@@ -70,6 +70,9 @@ class SimulationResult:
     perceived: np.ndarray
     group_cost: np.ndarray
     v: np.ndarray
+    maturity: np.ndarray | None = None  # (draw, capability, month)
+    capability_cost: np.ndarray | None = None  # (draw, capability, month)
+    acquisition_factor: np.ndarray | None = None  # (draw, month), programme arm
     seg: dict[str, np.ndarray] = field(default_factory=dict)
     resp: dict[str, np.ndarray] = field(default_factory=dict)
     levers: tuple[str, ...] = LEVERS
@@ -88,6 +91,13 @@ class SimulationResult:
     @property
     def work_groups(self) -> list[str]:
         return list(self.scenario.work_groups)
+
+    @property
+    def capabilities(self) -> list[str]:
+        """Capabilities the run modelled (the maturity array's second axis)."""
+        from cxsim.montecarlo import modelled_capabilities
+
+        return modelled_capabilities(self.scenario)
 
     @property
     def horizon(self) -> int:
@@ -147,7 +157,11 @@ class SimulationResult:
         """Recompute a per-customer response or money line from inputs and stored metrics."""
         customers = self.metrics["customers"]
         referrals = self.metrics["referrals"]
-        paid = self.seg["new_customers_per_month"][None, :, :, None]
+        paid = np.broadcast_to(
+            self.seg["new_customers_per_month"][None, :, :, None], customers.shape
+        ).copy()
+        if self.acquisition_factor is not None:
+            paid[0] *= self.acquisition_factor[:, None, :]
         if name == "new_customers":
             return paid + referrals
         if name == "acquisition_cost":
@@ -215,8 +229,11 @@ class SimulationResult:
     # ------------------------------------------------------------- cash flow
     @cached_property
     def programme_cost(self) -> np.ndarray:
-        """(draw, month) programme cost."""
-        return self.group_cost.sum(axis=1)
+        """(draw, month) programme cost: work groups plus capabilities."""
+        cost = self.group_cost.sum(axis=1)
+        if self.capability_cost is not None and self.capability_cost.shape[1]:
+            cost = cost + self.capability_cost.sum(axis=1)
+        return cost
 
     @cached_property
     def incremental_profit(self) -> np.ndarray:

@@ -344,6 +344,13 @@ class _Problems:
                     self.add((*loc, sub) if sub else loc, message, got, allowed)
             elif kind == "cxsim":
                 self.add(loc, err["msg"], ctx.get("got"), ctx.get("allowed"))
+            elif kind == "literal_error" and loc and loc[-1] == "[key]":
+                # A mapping whose keys are a fixed set (capabilities, assessment dimensions).
+                allowed = ctx.get("expected", "").replace("'", "").replace(" or ", ", ")
+                keys = [k.strip() for k in allowed.split(",")]
+                hint = difflib.get_close_matches(str(loc[-2]), keys, n=1, cutoff=0.6)
+                message = "unknown name" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                self.add(loc[:-1], message, str(loc[-2]), allowed)
             else:
                 message, allowed = _describe_type_error(err)
                 self.add(loc, message, err.get("input"), allowed or None)
@@ -454,13 +461,14 @@ def _cross_check(data: Mapping[str, Any], report: _Problems) -> None:
                         other,
                         ", ".join(groups),
                     )
+    _check_operating_model(data, segments, groups, horizon, pain_total, report)
     for seg_name, total in pain_total.items():
         if total > 1 + 1e-9:
             report.add(
                 ("work_groups",),
                 f"pain shares of segment {seg_name!r} sum to more than 1",
                 round(total, 6),
-                "Σ over work groups ≤ 1 per segment",
+                "Σ over work groups and journeys ≤ 1 per segment",
             )
 
     cycle = _find_cycle(
@@ -500,6 +508,84 @@ def _cross_check(data: Mapping[str, Any], report: _Problems) -> None:
                         (*path, "perception_delay_months"),
                         "longer than the horizon",
                         as_written(delay[1]),
+                        f"0 to {horizon - 1}",
+                    )
+
+
+def _check_operating_model(data, segments, groups, horizon, pain_total, report) -> None:
+    """Journeys, synergies, capabilities and the maturity assessment (MODEL.md §3, §8)."""
+    from cxsim.schema import ASSESSMENT_DIMENSIONS
+
+    def known_groups(path: tuple, names: Any) -> None:
+        if not isinstance(names, list):
+            return
+        for index, name in enumerate(names):
+            if isinstance(name, str) and name not in groups:
+                hint = difflib.get_close_matches(name, list(groups), n=1)
+                report.add(
+                    (*path, index),
+                    "unknown work group" + (f" (did you mean {hint[0]!r}?)" if hint else ""),
+                    name,
+                    ", ".join(groups) or "no work groups are defined",
+                )
+            elif name in names[:index]:
+                report.add((*path, index), "listed twice", name, "each work group once")
+
+    journeys = data.get("journeys")
+    if isinstance(journeys, Mapping):
+        for name, journey in journeys.items():
+            if not isinstance(journey, Mapping):
+                continue
+            known_groups(("journeys", name, "groups"), journey.get("groups"))
+            pain = journey.get("pain_share")
+            if isinstance(pain, Mapping):
+                for seg_name, share in pain.items():
+                    if seg_name not in segments:
+                        hint = difflib.get_close_matches(str(seg_name), list(segments), n=1)
+                        report.add(
+                            ("journeys", name, "pain_share", seg_name),
+                            "unknown segment" + (f" (did you mean {hint[0]!r}?)" if hint else ""),
+                            seg_name,
+                            ", ".join(segments),
+                        )
+                    elif rng := _uncertain_range(share):
+                        pain_total[seg_name] = pain_total.get(seg_name, 0.0) + rng[1]
+    synergies = data.get("synergies")
+    if isinstance(synergies, list):
+        for index, synergy in enumerate(synergies):
+            if isinstance(synergy, Mapping):
+                known_groups(("synergies", index, "groups"), synergy.get("groups"))
+
+    assessment = data.get("maturity_assessment")
+    if isinstance(assessment, Mapping):
+        missing = [d for d in ASSESSMENT_DIMENSIONS if d not in assessment]
+        if missing:
+            report.add(
+                ("maturity_assessment",),
+                "every dimension needs a score",
+                f"{len(assessment)} of 15",
+                "also score " + ", ".join(missing),
+            )
+    capabilities = data.get("capabilities")
+    if isinstance(capabilities, Mapping):
+        for name, capability in capabilities.items():
+            if not isinstance(capability, Mapping):
+                continue
+            if capability.get("level") is None and not isinstance(assessment, Mapping):
+                report.add(
+                    ("capabilities", name, "level"),
+                    "required unless a maturity_assessment is given",
+                    has_got=False,
+                    allowed="maturity today, 0..1",
+                )
+            plan = capability.get("plan")
+            if isinstance(plan, Mapping) and horizon is not None:
+                start = _uncertain_range(plan.get("start_month"))
+                if start and start[1] > horizon - 1:
+                    report.add(
+                        ("capabilities", name, "plan", "start_month"),
+                        "starts after the horizon",
+                        as_written(start[1]),
                         f"0 to {horizon - 1}",
                     )
 
@@ -668,7 +754,9 @@ class Scenario:
 
 def _walk_inputs(model: BaseModel, prefix: tuple[str, ...]) -> Iterator[Input]:
     for name in type(model).model_fields:
-        if name == "provenance":  # free-form records of where numbers came from, not inputs
+        # Provenance records where numbers came from; a correlation's rho shapes the
+        # sampling of other inputs. Neither is an input.
+        if name in ("provenance", "correlations"):
             continue
         value = getattr(model, name)
         path = (*prefix, name)
@@ -682,6 +770,10 @@ def _walk_inputs(model: BaseModel, prefix: tuple[str, ...]) -> Iterator[Input]:
                     yield from _walk_inputs(item, (*path, str(key)))
                 elif isinstance(item, float | Distribution) and not isinstance(item, bool):
                     yield Input(".".join((*path, str(key))), item)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    yield from _walk_inputs(item, (*path, str(index)))
 
 
 def validate(

@@ -209,6 +209,72 @@ class Correlation(Strict):
     rho: Annotated[float, Field(ge=-1.0, le=1.0, strict=True)]
 
 
+CAPABILITIES = (
+    "customer_voice",
+    "customer_intelligence",
+    "improvement",
+    "customer_centricity",
+    "internal_branding",
+    "branding",
+)
+# Seed 001's fifteen dimensions of CX management (scored 1-5 in a maturity assessment).
+ASSESSMENT_DIMENSIONS = (
+    "leadership",
+    "purpose",
+    "vision",
+    "strategy",
+    "program_design",
+    "culture",
+    "employee_engagement",
+    "governance",
+    "data_feedback_insights",
+    "operations",
+    "performance_management",
+    "communications",
+    "brand_integration",
+    "innovation",
+    "technology",
+)
+
+
+class Capability(Strict):
+    """A building block of the CX operating model with its own maturity trajectory (seed 003).
+
+    Maturity rises from ``level`` (today, 0..1; from the maturity assessment when omitted)
+    to ``plan.target`` along the plan's ramp.
+    """
+
+    description: str = ""
+    level: Share | None = None
+    plan: Plan | None = None
+    cost: Cost = Field(default_factory=Cost)
+
+
+class OperatingModel(Strict):
+    """Effect sizes of the capabilities (MODEL.md §8; docs/operating-model.md)."""
+
+    targeting_floor: Share = 0.5
+    execution_floor: Share = 0.4
+    acquisition_uplift: NonNegative = 0.3
+    promise_penalty: NonNegative = 1.0
+    execution_from_assessment: bool = True
+
+
+class Journey(Strict):
+    """Pain owned jointly by several groups: it closes only as far as the least advanced."""
+
+    description: str = ""
+    groups: Annotated[list[str], Field(min_length=2)]
+    pain_share: dict[str, Share]
+
+
+class Synergy(Strict):
+    """Extra gap closure when the named groups progress together (MODEL.md §3)."""
+
+    groups: Annotated[list[str], Field(min_length=2)]
+    bonus: Share
+
+
 class ScenarioModel(Strict):
     """A whole scenario file, after includes are merged."""
 
@@ -223,6 +289,13 @@ class ScenarioModel(Strict):
     correlations: list[Correlation] = Field(default_factory=list)
     include: list[str] = Field(default_factory=list)
     provenance: dict[str, Any] = Field(default_factory=dict)
+    journeys: dict[str, Journey] = Field(default_factory=dict)
+    synergies: list[Synergy] = Field(default_factory=list)
+    capabilities: dict[Literal[CAPABILITIES], Capability] = Field(default_factory=dict)
+    operating_model: OperatingModel = Field(default_factory=OperatingModel)
+    maturity_assessment: (
+        dict[Literal[ASSESSMENT_DIMENSIONS], Annotated[int, Field(ge=1, le=5, strict=True)]] | None
+    ) = None
 
 
 def bounds_of(path: str) -> tuple[float | None, float | None]:

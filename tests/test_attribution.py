@@ -42,10 +42,12 @@ def test_lever_waterfall_sums_to_npv(scenario):
         "Share of wallet",
         "Referrals",
         "Cost to serve",
+        "Acquisition (branding)",
         "Programme cost",
         "NPV",
     ]
     assert all(table["value"].iloc[:4] > 0)
+    assert table["value"].iloc[4] == 0.0  # no branding capability, so no acquisition lift
 
 
 def test_group_waterfall_sums_to_npv_exact_and_sampled(scenario):
