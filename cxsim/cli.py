@@ -232,10 +232,71 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if len(args.files) < 2:
         raise CxsimError("compare needs at least two scenario files")
     scenarios = [_load(path, []) for path in args.files]
-    names = [path.stem for path in args.files]
+    names = _short_names([path.stem for path in args.files])
     if len(set(names)) < len(names):
         names = [str(path) for path in args.files]
     print(compare(scenarios, names=names, draws=args.draws, seed=args.seed).to_text())
+    return EXIT_OK
+
+
+def _short_names(stems: list[str]) -> list[str]:
+    """File stems without the prefix they all share (sequence_a, sequence_b -> a, b)."""
+    import os
+
+    prefix = os.path.commonprefix(stems)
+    prefix = prefix[: prefix.rfind("_") + 1] if "_" in prefix else ""
+    short = [s[len(prefix) :] for s in stems]
+    return short if all(short) else stems
+
+
+def _add_assess(sub) -> None:
+    p = sub.add_parser(
+        "assess",
+        help="print a scenario's maturity assessment and the levels it sets",
+        description="Print the 15-dimension maturity assessment of a scenario, the starting "
+        "capability levels and delivery capacity it implies, and optionally draw the radar.",
+    )
+    p.add_argument("file", type=Path)
+    p.add_argument("--plot", type=Path, metavar="PNG", help="write the radar chart")
+    p.set_defaults(handler=_cmd_assess)
+
+
+def _cmd_assess(args: argparse.Namespace) -> int:
+    from cxsim.operating_model import ASSESSMENT_MAP, assessment_levels, delivery_factor
+
+    scenario = _load(args.file, [])
+    scores = scenario.model.maturity_assessment
+    if scores is None:
+        raise CxsimError(
+            f"{args.file}: no maturity_assessment in this scenario "
+            "(see docs/operating-model.md for the 15 dimensions)"
+        )
+    print(f"Maturity assessment of {scenario.name} (1 = ad hoc ... 5 = leading)")
+    for name, score in scores.items():
+        print(f"  {name.replace('_', ' '):28}{score:>3}  {'#' * score}")
+    levels = assessment_levels(scores)
+    print("\nStarting capability levels (0..1) set by the assessment:")
+    for name, dims in ASSESSMENT_MAP.items():
+        if name == "delivery":
+            continue
+        explicit = scenario.model.capabilities.get(name)
+        note = ""
+        if explicit is not None and explicit.level is not None:
+            note = f"  (the scenario sets level {explicit.level} instead)"
+        print(f"  {name.replace('_', ' '):28}{levels[name]:>5.2f}  from {', '.join(dims)}{note}")
+    factor = (
+        delivery_factor(scores) if scenario.model.operating_model.execution_from_assessment else 1.0
+    )
+    print(
+        f"\nDelivery capacity: every work group's execution × {factor:.2f} "
+        f"(from {', '.join(ASSESSMENT_MAP['delivery'])})"
+    )
+    if args.plot:
+        from cxsim.plotting import plot_assessment
+        from cxsim.report import save_figure
+
+        save_figure(plot_assessment(scores, title=f"CX maturity — {scenario.name}"), args.plot)
+        print(f"Wrote {args.plot}")
     return EXIT_OK
 
 
@@ -312,7 +373,14 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return status
 
 
-COMMANDS: list[Callable] = [_add_run, _add_validate, _add_compare, _add_sensitivity, _add_breakeven]
+COMMANDS: list[Callable] = [
+    _add_run,
+    _add_validate,
+    _add_compare,
+    _add_sensitivity,
+    _add_breakeven,
+    _add_assess,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -41,6 +41,7 @@ class Comparison:
     results: list[SimulationResult]
     table: pd.DataFrame  # rows: outcome; columns: plan means, then differences
     beats: pd.DataFrame  # P(plan NPV > reference NPV) per plan, and P(NPV > 0)
+    mechanisms: pd.DataFrame | None = None  # operating-model mechanisms per plan
 
     def to_text(self) -> str:
         lines = [
@@ -57,6 +58,14 @@ class Comparison:
                 str(key).ljust(width)
                 + "".join(format_value(row[c], unit).rjust(colw) for c in cols)
             )
+        if self.mechanisms is not None:
+            lines.append("")
+            lines.append("Operating-model mechanisms (means over draws)")
+            lines.append("".ljust(width) + "".join(n.rjust(colw) for n in self.names))
+            for key, row in self.mechanisms.iterrows():
+                lines.append(
+                    str(key).ljust(width) + "".join(f"{row[n]:.3f}".rjust(colw) for n in self.names)
+                )
         lines.append("")
         for name, row in self.beats.iterrows():
             lines.append(
@@ -126,7 +135,26 @@ def compare(
         },
         index=names,
     )
-    return Comparison(names, results, table, beats)
+    mechanisms = None
+    if any(r.capabilities for r in results):
+        mechanisms = pd.DataFrame(
+            {
+                name: {
+                    "targeting quality, first year": r.mechanisms["targeting_quality"][
+                        :, :12
+                    ].mean(),
+                    "targeting quality, whole horizon": r.mechanisms["targeting_quality"].mean(),
+                    "execution capacity, first year": r.mechanisms["execution_capacity"][
+                        :, :12
+                    ].mean(),
+                    "promise gap, first two years": r.promise_gap()[:, :24].mean(),
+                    "promise gap, peak month": r.promise_gap().mean(axis=0).max(),
+                    "acquisition lift, whole horizon": (r.acquisition_factor - 1.0).mean(),
+                }
+                for name, r in zip(names, results, strict=True)
+            }
+        )
+    return Comparison(names, results, table, beats, mechanisms)
 
 
 def _unique(names: list[str]) -> list[str]:

@@ -63,6 +63,7 @@ class ChunkOutput:
     maturity: np.ndarray  # (draw, N, H) capability maturity
     capability_cost: np.ndarray  # (draw, N, H)
     acquisition_factor: np.ndarray  # (draw, H) paid acquisitions, programme / baseline
+    mechanisms: dict[str, np.ndarray]  # execution_capacity, targeting_quality, promise (draw, H)
 
 
 def leading_indicators(
@@ -146,10 +147,22 @@ def run(
     out = out if out is not None else {}
     ops = p.ops
     mature = _into(out.get("maturity"), om.maturity(ops, p.horizon, capabilities_on))
-    leading = _into(out.get("leading"), leading_indicators(p, groups_on, om.execution(ops, mature)))
+    capacity = om.execution(ops, mature)
+    quality = om.targeting(ops, mature)
+    raised = om.promise(ops, mature)
+    ones, zeros = np.ones((p.draws, p.horizon)), np.zeros((p.draws, p.horizon))
+    mechanisms = {  # (draw, H) each; neutral values where the mechanism is not modelled
+        "execution_capacity": _into(
+            out.get("execution_capacity"), ones if capacity is None else capacity
+        ),
+        "targeting_quality": _into(
+            out.get("targeting_quality"), ones if quality is None else quality
+        ),
+        "promise": _into(out.get("promise"), zeros if raised is None else raised),
+    }
+    leading = _into(out.get("leading"), leading_indicators(p, groups_on, capacity))
     closure = gap_closure(p.pain, leading)
     extra = om.extra_closure(ops, leading, p.pain)
-    quality = om.targeting(ops, mature)
     if extra is not None:
         closure = closure + extra
     if quality is not None:
@@ -161,7 +174,6 @@ def run(
         out.get("perceived"),
         perceived(closure, p.resp["perception_delay_months"], p.resp["perception_lag_months"]),
     )
-    raised = om.promise(ops, mature)
     promise_gap = None if raised is None else np.maximum(raised[:, None, :] - x, 0.0)
     uplift = None
     if raised is not None and "acquisition" in levers:
@@ -181,7 +193,18 @@ def run(
     cost = _into(out.get("group_cost"), programme_cost(p, groups_on))
     cap_cost = _into(out.get("capability_cost"), capability_cost(p, capabilities_on))
     return ChunkOutput(
-        metrics, leading, closure, x, cost, p.v, p.seg, p.resp, mature, cap_cost, factor
+        metrics,
+        leading,
+        closure,
+        x,
+        cost,
+        p.v,
+        p.seg,
+        p.resp,
+        mature,
+        cap_cost,
+        factor,
+        mechanisms,
     )
 
 

@@ -213,3 +213,41 @@ def plot_waterfall(table, ax: Axes | None = None, title: str = "Where the NPV co
     ax.axhline(0, color="black", linewidth=0.8)
     ax.set(ylabel="Expected NPV contribution", title=title)
     return ax
+
+
+def plot_assessment(scores, ax: Axes | None = None, title: str = "CX maturity assessment") -> Axes:
+    """Radar chart of a 15-dimension maturity assessment (scores 1–5).
+
+    ``ax`` must be a polar Axes when given (``subplot_kw={"projection": "polar"}``).
+    """
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        ax = plt.subplots(figsize=(7, 7), subplot_kw={"projection": "polar"})[1]
+    labels = list(scores)
+    values = np.array([scores[k] for k in labels], dtype=float)
+    angles = np.linspace(0, 2 * np.pi, len(labels), endpoint=False)
+    ax.plot(np.append(angles, angles[0]), np.append(values, values[0]), color=PROGRAMME_COLOUR)
+    ax.fill(angles, values, color=PROGRAMME_COLOUR, alpha=0.25)
+    ax.set_xticks(angles, [label.replace("_", " ") for label in labels], fontsize="small")
+    ax.set_ylim(0, 5)
+    ax.set_yticks([1, 2, 3, 4, 5])
+    ax.set_title(title)
+    return ax
+
+
+def plot_maturity(result: SimulationResult, ax: Axes | None = None) -> Axes:
+    """Capability maturity over time (median over draws)."""
+    ax = _axes(ax)
+    months = np.arange(result.horizon)
+    for c, name in enumerate(result.capabilities):
+        ax.plot(months, np.median(result.maturity[:, c], axis=0), label=name.replace("_", " "))
+    ax.set(
+        xlabel="Month",
+        ylabel="Maturity (0..1)",
+        ylim=(0, 1.02),
+        title="Operating-model capabilities",
+    )
+    if result.capabilities:
+        ax.legend(fontsize="small")
+    return ax

@@ -73,6 +73,7 @@ class SimulationResult:
     maturity: np.ndarray | None = None  # (draw, capability, month)
     capability_cost: np.ndarray | None = None  # (draw, capability, month)
     acquisition_factor: np.ndarray | None = None  # (draw, month), programme arm
+    mechanisms: dict[str, np.ndarray] = field(default_factory=dict)  # (draw, month) each
     seg: dict[str, np.ndarray] = field(default_factory=dict)
     resp: dict[str, np.ndarray] = field(default_factory=dict)
     levers: tuple[str, ...] = LEVERS
@@ -286,6 +287,37 @@ class SimulationResult:
             share = np.broadcast_to(r.promoters - r.detractors, weights.shape[1:] + (1,))[..., 0]
             values.append(self._ratio((share * weights[arm]).sum(axis=1), weights[arm].sum(axis=1)))
         return 100.0 * np.stack(values)
+
+    def promise_gap(self, segment: str = ALL) -> np.ndarray:
+        """Branding's promise ahead of perceived experience, ``max(0, P − X)``, (draw, month).
+
+        For ``all``, weighted by the programme's customers.
+        """
+        promise = self.mechanisms.get("promise")
+        if promise is None:
+            return np.zeros((self.draws, self.horizon))
+        gap = np.maximum(promise[:, None, :] - self.perceived, 0.0)  # (draw, S, month)
+        if segment != ALL:
+            return gap[:, self._segment_index(segment)]
+        weights = self.metrics["customers"][0]
+        return self._ratio((gap * weights).sum(axis=1), weights.sum(axis=1))
+
+    def mechanism_table(self) -> pd.DataFrame:
+        """Operating-model mechanisms over the horizon (draw means): targeting quality,
+        execution capacity, promise gap and acquisition lift — mean and extreme month."""
+        rows = {
+            "targeting quality": self.mechanisms["targeting_quality"],
+            "execution capacity": self.mechanisms["execution_capacity"],
+            "promise gap": self.promise_gap(),
+            "acquisition lift": self.acquisition_factor - 1.0,
+        }
+        return pd.DataFrame(
+            {
+                "mean over horizon": {k: float(v.mean()) for k, v in rows.items()},
+                "first year": {k: float(v[:, :12].mean()) for k, v in rows.items()},
+                "peak": {k: float(v.mean(axis=0).max()) for k, v in rows.items()},
+            }
+        )
 
     # ----------------------------------------------------------------- tables
     @property
