@@ -209,6 +209,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     draws = args.draws or _default_draws(scenario)
     result = simulate(scenario, draws=draws, seed=args.seed, progress=False if args.quiet else None)
     print(business_case(result))
+    for note in scenario.notes:
+        print(f"note: {note}")
     sensitivity = None
     if scenario.uncertain_inputs() and (args.xlsx or args.plots):
         from cxsim.sensitivity import tornado

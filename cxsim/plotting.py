@@ -31,6 +31,23 @@ METRIC_LABELS = {
 }
 
 
+def money_axis(axis) -> None:
+    """Label a money axis in thousands or millions (12.5M) instead of scientific notation."""
+    from matplotlib.ticker import FuncFormatter
+
+    def label(value: float, _pos: int) -> str:
+        size = abs(value)
+        if size >= 1e9:
+            return f"{value / 1e9:.1f}B"
+        if size >= 1e6:
+            return f"{value / 1e6:.1f}M"
+        if size >= 1e3:
+            return f"{value / 1e3:.0f}k"
+        return f"{value:.0f}"
+
+    axis.set_major_formatter(FuncFormatter(label))
+
+
 def _axes(ax: Axes | None, size: tuple[float, float] = (7, 4)) -> Axes:
     if ax is not None:
         return ax
@@ -89,6 +106,8 @@ def plot_lagging(
                 label=f"{label} p{band[0] * 100:.0f}–p{band[1] * 100:.0f}",
             )
     title = METRIC_LABELS.get(metric, metric)
+    if metric in ("revenue", "profit", "clv"):
+        money_axis(ax.yaxis)
     ax.set(xlabel="Month", ylabel=title, title=f"{title} — {segment}")
     ax.legend(fontsize="small")
     return ax
@@ -133,6 +152,7 @@ def plot_cash_flow(
             linestyle=":",
             label=f"payback ≈ month {np.median(paid):.0f}",
         )
+    money_axis(ax.yaxis)
     ax.set(
         xlabel="Month",
         ylabel="Cumulative incremental cash" + (" (PV)" if discounted else ""),
@@ -172,6 +192,7 @@ def plot_npv_histogram(result: SimulationResult, ax: Axes | None = None, bins: i
     ax.axvline(0, color="black", linewidth=1)
     ax.axvline(np.median(npv), color="green", linestyle=":", label=f"median {np.median(npv):,.0f}")
     share = float((npv > 0).mean())
+    money_axis(ax.xaxis)
     ax.set(xlabel="NPV", ylabel="Draws", title=f"NPV distribution — P(NPV > 0) = {share:.0%}")
     ax.legend(fontsize="small")
     return ax
@@ -194,6 +215,7 @@ def plot_tornado(table, ax: Axes | None = None, top: int = 12) -> Axes:
     )
     ax.axvline(base, color="black", linewidth=0.8)
     ax.set_yticks(y, rows["input"])
+    money_axis(ax.xaxis)
     ax.set(xlabel="NPV", title="What moves the NPV (others at their medians)")
     ax.legend(fontsize="small")
     return ax
@@ -211,6 +233,10 @@ def plot_waterfall(table, ax: Axes | None = None, title: str = "Where the NPV co
     ax.bar(x[-1], total, color=PROGRAMME_COLOUR)
     ax.set_xticks(x, [*parts["component"], "NPV"], rotation=30, ha="right")
     ax.axhline(0, color="black", linewidth=0.8)
+    tops = np.concatenate([starts + parts["value"].to_numpy(), starts, [total, 0.0]])
+    span = tops.max() - tops.min()
+    ax.set_ylim(tops.min() - 0.05 * span, tops.max() + 0.08 * span)  # room above the bars
+    money_axis(ax.yaxis)
     ax.set(ylabel="Expected NPV contribution", title=title)
     return ax
 

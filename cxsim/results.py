@@ -472,15 +472,20 @@ class SimulationResult:
         """
         return Summary.from_outcomes(self.outcomes, self.horizon, self.scenario.name)
 
-    def to_excel(self, path, sensitivity: pd.DataFrame | None = None, **extra_sheets):
+    def to_excel(
+        self,
+        path,
+        sensitivity: pd.DataFrame | None = None,
+        extra_sheets: dict[str, pd.DataFrame] | None = None,
+    ):
         """Write the finance workbook (summary, assumptions, yearly cash flow and indicators).
 
-        See :func:`cxsim.excel.write_workbook`; ``extra_sheets`` are more DataFrames, one
-        sheet each (e.g. waterfalls).
+        See :func:`cxsim.excel.write_workbook`; ``extra_sheets`` maps sheet names to more
+        DataFrames, one sheet each (e.g. waterfalls).
         """
         from cxsim.excel import write_workbook
 
-        return write_workbook(self, path, sensitivity, extra_sheets=extra_sheets or None)
+        return write_workbook(self, path, sensitivity, extra_sheets=extra_sheets)
 
     def __repr__(self) -> str:
         return (
@@ -565,6 +570,9 @@ class Summary:
         """One figure by row label (e.g. ``"NPV"``); column defaults to value or mean."""
         column = column or ("value" if "value" in self.frame.columns else "mean")
         return self.frame.loc[label, column]
+
+    def __repr__(self) -> str:
+        return self.to_text()
 
     def to_text(self) -> str:
         cols = [c for c in ("value", "mean", "p5", "p50", "p95") if c in self.frame.columns]

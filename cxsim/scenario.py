@@ -663,6 +663,7 @@ class Scenario:
         self.data = copy.deepcopy(dict(data))
         self.source = source
         self.origins = dict(origins or {})
+        self.notes: list[str] = []  # what an override changed besides the values it set
 
     def __getattr__(self, name: str) -> Any:
         if name in ScenarioModel.model_fields:
@@ -739,7 +740,10 @@ class Scenario:
                 _record_origins(value, parts, source, origins)
         if problems:
             raise ScenarioError(problems)
-        return validate(data, origins=origins, source=self.source)
+        notes = _drop_fixed_correlations(data, overrides)
+        scenario = validate(data, origins=origins, source=self.source)
+        scenario.notes = [*self.notes, *notes]
+        return scenario
 
     def to_dict(self) -> dict[str, Any]:
         """The merged scenario as plain data (what ``to_yaml`` writes)."""
@@ -750,6 +754,30 @@ class Scenario:
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
         return text
+
+
+def _drop_fixed_correlations(data: dict, overrides: Mapping[str, Any]) -> list[str]:
+    """An input fixed to a number by an override can no longer be correlated: drop its pairs.
+
+    Returns a note for each dropped pair, so the change is reported, never silent.
+    """
+    fixed = {str(path) for path, value in overrides.items() if not isinstance(value, Mapping)}
+    pairs = data.get("correlations")
+    if not fixed or not isinstance(pairs, list):
+        return []
+    kept, notes = [], []
+    for pair in pairs:
+        between = pair.get("between", []) if isinstance(pair, Mapping) else []
+        named = [p for p in between if p in fixed]
+        if named:
+            notes.append(
+                f"correlation between {' and '.join(map(str, between))} dropped: "
+                f"{named[0]} is now a fixed number"
+            )
+        else:
+            kept.append(pair)
+    data["correlations"] = kept
+    return notes
 
 
 def _walk_inputs(model: BaseModel, prefix: tuple[str, ...]) -> Iterator[Input]:

@@ -173,3 +173,20 @@ def test_whole_number_expected_shows_the_float(minimal):
     minimal["horizon_months"] = 24.0
     with pytest.raises(cxsim.ScenarioError, match=r"expected a whole number \(got 24\.0;"):
         cxsim.load_scenario(minimal)
+
+
+def test_fixing_a_correlated_input_drops_its_pairs_with_a_note():
+    from tests.conftest import FLAGSHIP
+
+    scenario = cxsim.load_scenario(FLAGSHIP)
+    fixed = scenario.with_overrides({"work_groups.it.cost.one_time": 3e6})
+    assert fixed.segments == scenario.segments
+    assert [c.between for c in fixed.correlations] == [
+        ["responses.churn_reduction", "responses.promoter_gain"]]
+    assert fixed.notes == ["correlation between work_groups.it.cost.one_time and "
+                           "work_groups.digital.cost.one_time dropped: "
+                           "work_groups.it.cost.one_time is now a fixed number"]
+    # A new distribution keeps the correlation.
+    still = scenario.with_overrides({"work_groups.it.cost.one_time": {
+        "dist": "uniform", "min": 1e6, "max": 2e6}})
+    assert len(still.correlations) == 2 and still.notes == []

@@ -1,0 +1,359 @@
+"""``cxsim calibrate retention|voc|lag DATA.csv --out FILE.yaml``: fit, write a calibration file.
+
+A thin shell over :mod:`cxsim.calibrate`: read the CSV, run the fit, print its ``summary()``
+and write its ``to_yaml(out, ..., data_file=DATA)``, a scenario fragment to ``include:``.
+Bad data becomes a :class:`~cxsim.errors.CalibrationError` message (exit 1, no traceback).
+
+``cxsim.cli`` registers the command with ``COMMANDS.append(add_calibrate)``;
+:func:`main_calibrate` runs it on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from cxsim.errors import CalibrationError, CxsimError
+
+__all__ = ["add_calibrate", "bound_perception_delay", "main_calibrate"]
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+def add_calibrate(sub) -> None:
+    """Add ``calibrate`` with its ``retention``, ``voc`` and ``lag`` subcommands to ``sub``."""
+    p = sub.add_parser(
+        "calibrate",
+        help="fit data and write a calibration file a scenario can include",
+        description="Fit a calibration (MODEL.md §7) to a CSV file, print the fit and write a "
+        "calibration file: a scenario fragment with the estimates as distributions and the "
+        "provenance of the data. Include it from a scenario with `include: [FILE.yaml]`.",
+    )
+    kinds = p.add_subparsers(
+        dest="kind", metavar="KIND", required=True, parser_class=type(p), title="kinds"
+    )
+
+    r = kinds.add_parser(
+        "retention",
+        help="cohort retention counts → segments.<segment>.sbg (Fader & Hardie 2007)",
+        description="Fit the shifted-beta-geometric retention model to cohorts (long format: "
+        "one row per cohort and period) and write segments.<SEGMENT>.sbg.",
+    )
+    _common(r, segment_help="segment whose sbg block the file sets (required)", required=True)
+    r.add_argument("--cohort", default="cohort", help="cohort column; '' for a single cohort")
+    r.add_argument(
+        "--period-col", default="year", help="periods since acquisition, 0, 1, ... (year)"
+    )
+    r.add_argument("--count", default="active", help="customers still active (active)")
+    r.add_argument(
+        "--period", default="year", choices=["year", "month"], help="length of one period"
+    )
+    r.set_defaults(handler=_cmd_retention)
+
+    v = kinds.add_parser(
+        "voc",
+        help="survey respondents → per-segment responses and pain shares",
+        description="Fit churn, promoters, detractors and spend on the gap indicators per "
+        "segment and write segments.<s>.responses and work_groups.<g>.pain_share.",
+    )
+    _common(v, segment_help="fit only this segment's respondents")
+    v.add_argument("--segment-col", default="segment", help="segment column (segment)")
+    v.add_argument(
+        "--gaps",
+        type=_column_list,
+        default=None,
+        metavar="COL,COL",
+        help="0/1 gap columns (default: every column starting with gap_)",
+    )
+    v.add_argument("--churned", default="churned_12m", help="0/1 churn column (churned_12m)")
+    v.add_argument("--score", default="ltr", help="likelihood to recommend 0-10 (ltr)")
+    v.add_argument("--no-score", action="store_true", help="no score column: skip NPS responses")
+    v.add_argument("--spend-before", default="spend_before", help="spend column (spend_before)")
+    v.add_argument("--spend-after", default="spend_after", help="spend column (spend_after)")
+    v.add_argument("--no-spend", action="store_true", help="no spend columns: skip wallet gain")
+    wallet = v.add_mutually_exclusive_group()
+    wallet.add_argument(
+        "--share-of-wallet",
+        type=_share_of_wallet,
+        metavar="SEG=W,... | W",
+        help="baseline share of wallet per segment (or one for all) turning the relative "
+        "spend lift into wallet_gain points",
+    )
+    wallet.add_argument(
+        "--share-of-wallet-from",
+        type=Path,
+        metavar="SCENARIO",
+        help="take the baselines from a scenario file's segments (medians)",
+    )
+    v.add_argument(
+        "--bootstrap", type=_non_negative_int, default=200, metavar="N", help="replicates (200)"
+    )
+    v.add_argument(
+        "--seed", type=_non_negative_int, default=0, metavar="N", help="bootstrap seed (0)"
+    )
+    v.set_defaults(handler=_cmd_voc)
+
+    lag = kinds.add_parser(
+        "lag",
+        help="monthly leading vs lagging series → perception delay and lag",
+        description="Fit the perception dead time, smoothing time and effect size and write "
+        "responses.perception_delay_months and perception_lag_months "
+        "(segments.<SEGMENT>.responses with --segment).",
+    )
+    _common(lag, segment_help="write under segments.<SEGMENT>.responses instead")
+    lag.add_argument("--time", default="month", help="month label column (month)")
+    lag.add_argument("--leading", default="leading", help="gap-closure column (leading)")
+    lag.add_argument("--lagging", default="nps", help="lagging indicator column (nps)")
+    lag.add_argument(
+        "--max-delay", type=_non_negative_int, default=12, help="longest dead time searched (12)"
+    )
+    lag.add_argument(
+        "--bootstrap", type=_non_negative_int, default=200, metavar="N", help="replicates (200)"
+    )
+    lag.add_argument(
+        "--seed", type=_non_negative_int, default=0, metavar="N", help="bootstrap seed (0)"
+    )
+    lag.set_defaults(handler=_cmd_lag)
+
+
+def _common(p, *, segment_help: str, required: bool = False) -> None:
+    p.add_argument("data", type=Path, metavar="DATA.csv", help="data file (CSV with a header)")
+    p.add_argument(
+        "--out", type=Path, required=True, metavar="FILE.yaml", help="calibration file to write"
+    )
+    p.add_argument("--force", action="store_true", help="replace an existing --out file")
+    p.add_argument("--segment", required=required, metavar="NAME", help=segment_help)
+
+
+# ----------------------------------------------------------------------------- arguments
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _column_list(text: str) -> list[str]:
+    columns = [c.strip() for c in text.split(",") if c.strip()]
+    if not columns:
+        raise argparse.ArgumentTypeError("expected column names separated by commas")
+    return columns
+
+
+def _share_of_wallet(text: str) -> float | dict[str, float]:
+    """``0.35`` (every segment) or ``mass_affluent=0.35,mass_market=0.5``."""
+    try:
+        if "=" not in text:
+            return float(text)
+        out = {}
+        for item in text.split(","):
+            name, _, value = item.partition("=")
+            if not name.strip():
+                raise ValueError(item)
+            out[name.strip()] = float(value)
+        return out
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected SEG=W,SEG=W,... or one number, got {text!r}"
+        ) from None
+
+
+# ----------------------------------------------------------------------------- commands
+def _prepare(args: argparse.Namespace):
+    """Check --out before fitting (refuse to overwrite; never the data file), read the CSV."""
+    import pandas as pd
+
+    data: Path = args.data
+    if not data.is_file():
+        raise CxsimError(f"{data}: data file not found")
+    out: Path = args.out
+    if out.suffix.lower() not in (".yaml", ".yml"):
+        raise CxsimError(f"{out}: --out must be a .yaml file (a scenario fragment)")
+    if out.exists() and out.resolve() == data.resolve():
+        raise CxsimError(f"{out}: --out is the data file; choose another name")
+    if out.is_dir():
+        raise CxsimError(f"{out}: is a folder; --out must name a file")
+    if out.exists() and not args.force:
+        raise CxsimError(f"{out}: file exists; pass --force to replace it")
+    try:
+        frame = pd.read_csv(data)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CalibrationError(f"{data}: cannot read it as CSV ({first})") from None
+    if frame.empty:
+        raise CalibrationError(f"{data}: no data rows")
+    return frame
+
+
+def _need(frame, columns: Sequence[str | None], data: Path, hint: str) -> None:
+    missing = [c for c in columns if c is not None and c not in frame.columns]
+    if missing:
+        raise CalibrationError(
+            f"{data}: missing column(s) {missing}; it has {list(frame.columns)[:20]} "
+            f"(name them with {hint})"
+        )
+
+
+def _finish(fit, path: Path) -> int:
+    print(fit.summary())
+    print(f"\nWrote {path}")
+    return EXIT_OK
+
+
+def _cmd_retention(args: argparse.Namespace) -> int:
+    from cxsim.calibrate.retention import fit_sbg
+
+    frame = _prepare(args)
+    cohort = args.cohort or None
+    _need(frame, [cohort, args.period_col, args.count], args.data, "--cohort/--period-col/--count")
+    fit = fit_sbg(
+        frame,
+        period=args.period,
+        cohort_col=cohort,
+        period_col=args.period_col,
+        count_col=args.count,
+    )
+    path = fit.to_yaml(args.out, segment=args.segment, data_file=args.data)
+    return _finish(fit, path)
+
+
+def _cmd_voc(args: argparse.Namespace) -> int:
+    from cxsim.calibrate.voc import fit_voc
+
+    frame = _prepare(args)
+    score = None if args.no_score else args.score
+    before, after = (None, None) if args.no_spend else (args.spend_before, args.spend_after)
+    columns = [args.segment_col, args.churned, score, before, after, *(args.gaps or [])]
+    _need(frame, columns, args.data, "--segment-col/--churned/--score/--spend-*/--gaps")
+    if args.segment is not None:
+        chosen = frame[args.segment_col].astype(str) == args.segment
+        if not chosen.any():
+            known = sorted(frame[args.segment_col].astype(str).unique())
+            raise CalibrationError(
+                f"{args.data}: no respondent of segment {args.segment!r} in column "
+                f"{args.segment_col!r} (segments: {', '.join(known[:20])})"
+            )
+        frame = frame[chosen]
+    share = args.share_of_wallet
+    if args.share_of_wallet_from is not None:
+        share = _wallet_from(args.share_of_wallet_from)
+        present = set(frame[args.segment_col].astype(str))
+        share = {k: v for k, v in share.items() if k in present}
+    if share is not None and before is None:
+        raise CxsimError("--share-of-wallet needs the spend columns (drop --no-spend)")
+    fit = fit_voc(
+        frame,
+        segment=args.segment_col,
+        gaps=args.gaps,
+        churned=args.churned,
+        score=score,
+        spend_before=before,
+        spend_after=after,
+        share_of_wallet=share,
+        bootstrap=args.bootstrap,
+        seed=args.seed,
+    )
+    path = fit.to_yaml(args.out, data_file=args.data)
+    return _finish(fit, path)
+
+
+def _wallet_from(path: Path) -> dict[str, float]:
+    from cxsim.distributions import Distribution
+    from cxsim.scenario import load_scenario
+
+    scenario = load_scenario(path)
+    return {
+        name: float(s.share_of_wallet.median())
+        if isinstance(s.share_of_wallet, Distribution)
+        else float(s.share_of_wallet)
+        for name, s in scenario.segments.items()
+    }
+
+
+def _cmd_lag(args: argparse.Namespace) -> int:
+    from cxsim.calibrate.lag import fit_lag
+
+    if args.bootstrap == 0:
+        raise CxsimError("--bootstrap 0: the calibration file needs bootstrap intervals")
+    frame = _prepare(args)
+    _need(frame, [args.time, args.leading, args.lagging], args.data, "--time/--leading/--lagging")
+    fit = fit_lag(
+        frame[args.leading],
+        frame[args.lagging],
+        time=frame[args.time],
+        max_delay=args.max_delay,
+        n_boot=args.bootstrap,
+        seed=args.seed,
+    )
+    path = fit.to_yaml(args.out, segment=args.segment, data_file=args.data)
+    bound_perception_delay(path, args.max_delay)
+    return _finish(fit, path)
+
+
+def bound_perception_delay(path: str | Path, max_delay: float) -> Path:
+    """Truncate the perception delay of a lag calibration file at ``max_delay`` months.
+
+    :meth:`~cxsim.calibrate.lag.LagResult.to_yaml` writes the dead time as a normal truncated
+    at 0 only; a scenario refuses a delay that can exceed its horizon, and the fit never
+    searched beyond ``max_delay``, so the distribution is truncated there (and the provenance
+    says so). Files that already have an upper bound, or a point value, are left as they are.
+
+    Parameters
+    ----------
+    path : path-like
+        A file written by ``LagResult.to_yaml``.
+    max_delay : float
+        The ``max_delay`` the fit searched.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    import yaml
+
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    document = yaml.safe_load(text)
+    blocks = [document.get("responses")] + [
+        s.get("responses") for s in (document.get("segments") or {}).values()
+    ]
+    changed = False
+    for block in blocks:
+        delay = (block or {}).get("perception_delay_months")
+        if isinstance(delay, dict) and "dist" in delay and "max" not in delay:
+            delay["max"] = float(max_delay)
+            changed = True
+    if changed:
+        for record in (document.get("provenance") or {}).values():
+            record["perception_delay_truncated_at"] = float(max_delay)
+        header = "".join(line for line in text.splitlines(keepends=True) if line.startswith("#"))
+        body = yaml.safe_dump(document, sort_keys=False, width=100)
+        path.write_text(header + body, encoding="utf-8")
+    return path
+
+
+# ----------------------------------------------------------------------------- entry
+def main_calibrate(argv: Sequence[str] | None = None) -> int:
+    """Run ``calibrate`` alone, as ``cxsim calibrate ...`` would; returns the exit code.
+
+    Examples
+    --------
+    >>> main_calibrate(["retention", "data/cohort_retention.csv", "--segment", "core",
+    ...                 "--out", "calibration/retention.yaml"])  # doctest: +SKIP
+    0
+    """
+    from cxsim.cli import _Parser
+
+    parser = _Parser(prog="cxsim")
+    add_calibrate(parser.add_subparsers(dest="command", required=True, parser_class=_Parser))
+    args = parser.parse_args(["calibrate", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        return args.handler(args)
+    except CxsimError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_INVALID

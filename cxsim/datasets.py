@@ -1,0 +1,269 @@
+"""The shipped data files, and voice-of-customer surveys simulated from a scenario.
+
+Loaders read the files in the repository's ``data/`` folder (see ``data/README.md``):
+
+- :func:`load_cohort_retention` — annual cohorts, long format (for
+  :func:`~cxsim.calibrate.fit_sbg`);
+- :func:`load_indicator_series` — monthly leading and lagging indicators (for
+  :func:`~cxsim.calibrate.fit_lag`);
+- :func:`load_voc_survey` — respondent-level survey (for :func:`~cxsim.calibrate.fit_voc`).
+
+:func:`make_voc_survey` simulates such a survey from a scenario, so that the truth behind the
+respondents is the scenario itself (:func:`voc_truth_of` returns it): fitting the survey with
+:func:`~cxsim.calibrate.fit_voc` should give back the scenario's responses and pain shares.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from cxsim.distributions import Distribution
+from cxsim.errors import CxsimError
+from cxsim.voc_truth import SegmentTruth, simulate_voc
+
+if TYPE_CHECKING:
+    from cxsim.scenario import Scenario
+
+__all__ = [
+    "DATA_DIR",
+    "data_path",
+    "load_cohort_retention",
+    "load_indicator_series",
+    "load_voc_survey",
+    "make_voc_survey",
+    "voc_truth_of",
+]
+
+#: The repository's data folder, next to the package (present in a source checkout or an
+#: editable install, not in a wheel).
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+
+def data_path(name: str) -> Path:
+    """Path of a shipped data file, e.g. ``data_path("voc_survey.csv")``.
+
+    Raises
+    ------
+    CxsimError
+        If the data folder or the file is missing (e.g. cxsim installed from a wheel).
+    """
+    if not DATA_DIR.is_dir():
+        raise CxsimError(
+            f"the data folder {DATA_DIR} is missing: the shipped data files live in the source "
+            "repository's data/ folder; use a source checkout (pip install -e .)"
+        )
+    path = DATA_DIR / name
+    if not path.is_file():
+        known = sorted(p.name for p in DATA_DIR.glob("*.csv"))
+        raise CxsimError(f"no data file {name!r} in {DATA_DIR} (available: {', '.join(known)})")
+    return path
+
+
+def load_cohort_retention() -> pd.DataFrame:
+    """Annual acquisition cohorts 2015–2021 observed to 2022: ``cohort, year, active``.
+
+    Synthetic sBG data with ``alpha = 0.8``, ``beta = 5.0`` (``data/README.md``).
+
+    Examples
+    --------
+    >>> from cxsim.calibrate import fit_sbg
+    >>> df = load_cohort_retention()
+    >>> fit = fit_sbg(df, period="year", count_col="active")
+    >>> 0.5 < fit.alpha_ < 1.2
+    True
+    """
+    return pd.read_csv(data_path("cohort_retention.csv"))
+
+
+def load_indicator_series() -> pd.DataFrame:
+    """60 months of ``month, leading, nps, monthly_churn`` (``data/README.md``).
+
+    Perception dead time 2 months and smoothing time 4 months; NPS effect +30 at full closure.
+    """
+    return pd.read_csv(data_path("indicator_series.csv"))
+
+
+def load_voc_survey() -> pd.DataFrame:
+    """24,000 survey respondents simulated from the flagship scenario (``data/README.md``).
+
+    Columns ``respondent_id, segment, gap_<group> (0/1), ltr (0–10), churned_12m (0/1),
+    spend_before, spend_after``; the truth is ``voc_truth_of`` the flagship.
+    """
+    return pd.read_csv(data_path("voc_survey.csv"))
+
+
+# ----------------------------------------------------------------------------- VoC from scenario
+def _as_scenario(scenario) -> Scenario:
+    from cxsim.scenario import Scenario, load_scenario
+
+    return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+
+
+def _median(value: float | Distribution) -> float:
+    return float(value.median()) if isinstance(value, Distribution) else float(value)
+
+
+def _responses_of(scenario: Scenario, segment: str) -> dict[str, float]:
+    """Medians of one segment's responses: its overrides, else the scenario-wide values.
+
+    Reads the model's fields directly (as ``Scenario.responses_for`` does) so that
+    distributions keep their type.
+    """
+    from cxsim.schema import RESPONSE_KEYS
+
+    overrides = scenario.segments[segment].responses
+    shared = scenario.model.responses
+    out = {}
+    for key in RESPONSE_KEYS:
+        value = getattr(overrides, key)
+        if value is None:
+            value = getattr(shared, key) if shared is not None else 0.0
+        out[key] = _median(value)
+    return out
+
+
+def _baseline_churn_12m(scenario: Scenario) -> dict[str, float]:
+    """1 − 12-month survival of today's base, per segment, without the programme.
+
+    ``1 − (1 − θ)^12`` for ``monthly_churn: θ``. For an ``sbg`` segment the base's survival
+    depends on its tenure mix, so the simulator is run once (every uncertain input at its
+    median) and the baseline arm's ``retention_12m`` at month 0 is read.
+    """
+    out = {
+        name: 1.0 - (1.0 - _median(seg.monthly_churn)) ** 12
+        for name, seg in scenario.segments.items()
+        if seg.monthly_churn is not None
+    }
+    if len(out) < len(scenario.segments):
+        from cxsim.montecarlo import simulate
+
+        fixed = {item.path: _median(item.value) for item in scenario.uncertain_inputs()}
+        result = simulate(scenario, draws=1, seed=0, fixed=fixed, progress=False)
+        for name in scenario.segments:
+            if name not in out:
+                out[name] = 1.0 - float(result.metric("retention_12m", name)[1, 0, 0])
+    return out
+
+
+def voc_truth_of(scenario: Scenario | str | os.PathLike[str]) -> dict[str, SegmentTruth]:
+    """The survey truth a scenario implies, one :class:`~cxsim.voc_truth.SegmentTruth` per segment.
+
+    Mapping (uncertain inputs at their medians):
+
+    - ``weight`` ∝ the segment's ``customers``;
+    - ``churn_12m`` = the segment's baseline 12-month churn probability of today's base
+      (1 − 12-month survival: ``1 − (1 − θ)^12`` for ``monthly_churn θ``; for ``sbg`` the
+      simulator's baseline ``retention_12m`` at month 0, which reflects the base's tenure mix);
+    - ``gap_prevalence[g]`` = the pain share ``P[s, g]``: the share of the segment's
+      respondents who experienced group g's gap equals the share of its gaps g owns
+      ("gaps experienced by pain share"). When ``Σ_g P[s, g] < 1`` the remainder is
+      unmodelled: those gaps do not appear in the survey;
+    - ``pain_share[g]`` = ``P[s, g] / Σ_h P[s, h]`` (the survey's pain shares sum to 1 over the
+      modelled groups);
+    - ``churn_reduction``, ``promoter_gain``, ``detractor_reduction`` = the segment's responses
+      (``scenario.responses_for(segment)``: segment overrides, else scenario-wide values);
+    - ``promoters``, ``detractors`` = the segment's; ``spend`` = ``arpu``;
+    - ``wallet_lift`` = ``wallet_gain / share_of_wallet`` (the relative spend lift that
+      :func:`~cxsim.calibrate.fit_voc` turns back into points with the same ``share_of_wallet``).
+
+    Note that the survey's churn reduction is the effect of closing every *modelled* gap, while
+    in the scenario closing every group's gaps closes only ``Σ_g P[s, g]`` of them.
+
+    Parameters
+    ----------
+    scenario : Scenario or path
+        A loaded scenario or a scenario file.
+
+    Returns
+    -------
+    dict of str to SegmentTruth
+
+    Raises
+    ------
+    CxsimError
+        A segment no work group owns gaps of, or responses the survey generator cannot reach.
+    """
+    scenario = _as_scenario(scenario)
+    churn = _baseline_churn_12m(scenario)
+    truth = {}
+    for name, seg in scenario.segments.items():
+        pain = {
+            g: _median(group.pain_share[name])
+            for g, group in scenario.work_groups.items()
+            if name in group.pain_share
+        }
+        total = sum(pain.values())
+        if total <= 0:
+            raise CxsimError(
+                f"segment {name!r}: no work group owns a share of its gaps (pain_share), so a "
+                "survey has no gaps to report"
+            )
+        responses = _responses_of(scenario, name)
+        try:
+            truth[name] = SegmentTruth(
+                weight=_median(seg.customers),
+                churn_12m=churn[name],
+                gap_prevalence=pain,
+                churn_reduction=responses["churn_reduction"],
+                pain_share={g: p / total for g, p in pain.items()},
+                promoters=_median(seg.promoters),
+                detractors=_median(seg.detractors),
+                promoter_gain=responses["promoter_gain"],
+                detractor_reduction=responses["detractor_reduction"],
+                spend=_median(seg.arpu),
+                wallet_lift=responses["wallet_gain"] / _median(seg.share_of_wallet),
+            )
+        except ValueError as exc:
+            raise CxsimError(f"segment {name!r}: {exc}") from None
+    return truth
+
+
+def make_voc_survey(
+    scenario: Scenario | str | os.PathLike[str], n: int, seed: int | np.random.Generator
+) -> pd.DataFrame:
+    """Simulate ``n`` voice-of-customer respondents whose truth is the scenario.
+
+    The truth is :func:`voc_truth_of` the scenario; respondents are drawn by
+    :func:`cxsim.voc_truth.simulate_voc` (segments in proportion to customers) and spend is
+    rounded to cents.
+
+    Parameters
+    ----------
+    scenario : Scenario or path
+    n : int
+        Number of respondents.
+    seed : int or numpy.random.Generator
+        The same seed gives the same frame.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``respondent_id``, ``segment`` (categorical, in the scenario's order), one ``gap_<group>``
+        0/1 column per work group, ``ltr`` (0–10), ``churned_12m`` (0/1), ``spend_before`` and
+        ``spend_after`` (monthly, currency units, cents).
+
+    Raises
+    ------
+    CxsimError
+        See :func:`voc_truth_of`; also ``n < 1``.
+
+    Examples
+    --------
+    >>> from cxsim.scenario import load_scenario
+    >>> from cxsim.calibrate import fit_voc
+    >>> bank = load_scenario(DATA_DIR.parent / "scenarios" / "retail_bank.yaml")
+    >>> survey = make_voc_survey(bank, n=2000, seed=1)
+    >>> survey.shape
+    (2000, 13)
+    """
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise CxsimError(f"n must be a whole number ≥ 1 (got {n!r})")
+    frame = simulate_voc(voc_truth_of(scenario), int(n), seed)
+    for column in ("spend_before", "spend_after"):
+        frame[column] = np.maximum(np.round(frame[column].to_numpy(), 2), 0.01)
+    return frame
