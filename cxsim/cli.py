@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from cxsim.cli_calibrate import add_calibrate
 from cxsim.errors import CxsimError, Problem, ScenarioError
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -382,6 +383,7 @@ COMMANDS: list[Callable] = [
     _add_sensitivity,
     _add_breakeven,
     _add_assess,
+    add_calibrate,
 ]
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from cxsim.errors import CalibrationError, CxsimError
 
-__all__ = ["add_calibrate", "bound_perception_delay", "main_calibrate"]
+__all__ = ["add_calibrate", "main_calibrate"]
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -291,53 +291,9 @@ def _cmd_lag(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     path = fit.to_yaml(args.out, segment=args.segment, data_file=args.data)
-    bound_perception_delay(path, args.max_delay)
     return _finish(fit, path)
 
 
-def bound_perception_delay(path: str | Path, max_delay: float) -> Path:
-    """Truncate the perception delay of a lag calibration file at ``max_delay`` months.
-
-    :meth:`~cxsim.calibrate.lag.LagResult.to_yaml` writes the dead time as a normal truncated
-    at 0 only; a scenario refuses a delay that can exceed its horizon, and the fit never
-    searched beyond ``max_delay``, so the distribution is truncated there (and the provenance
-    says so). Files that already have an upper bound, or a point value, are left as they are.
-
-    Parameters
-    ----------
-    path : path-like
-        A file written by ``LagResult.to_yaml``.
-    max_delay : float
-        The ``max_delay`` the fit searched.
-
-    Returns
-    -------
-    pathlib.Path
-    """
-    import yaml
-
-    path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    document = yaml.safe_load(text)
-    blocks = [document.get("responses")] + [
-        s.get("responses") for s in (document.get("segments") or {}).values()
-    ]
-    changed = False
-    for block in blocks:
-        delay = (block or {}).get("perception_delay_months")
-        if isinstance(delay, dict) and "dist" in delay and "max" not in delay:
-            delay["max"] = float(max_delay)
-            changed = True
-    if changed:
-        for record in (document.get("provenance") or {}).values():
-            record["perception_delay_truncated_at"] = float(max_delay)
-        header = "".join(line for line in text.splitlines(keepends=True) if line.startswith("#"))
-        body = yaml.safe_dump(document, sort_keys=False, width=100)
-        path.write_text(header + body, encoding="utf-8")
-    return path
-
-
-# ----------------------------------------------------------------------------- entry
 def main_calibrate(argv: Sequence[str] | None = None) -> int:
     """Run ``calibrate`` alone, as ``cxsim calibrate ...`` would; returns the exit code.
 

@@ -118,6 +118,15 @@ def _deep_merge(
             for old in [p for p in origins if p[: len(path)] == (*prefix, rival)]:
                 del origins[old]
         if (
+            path == ("correlations",)
+            and isinstance(value, list)
+            and isinstance(base.get(key), list)
+        ):
+            # Correlations accumulate across files; a pair given again takes the newer rho.
+            base[key] = _merge_pairs(base[key], value)
+            _record_origins(value, path, source, origins)
+            continue
+        if (
             isinstance(value, Mapping)
             and "dist" not in value
             and isinstance(base.get(key), Mapping)
@@ -129,6 +138,18 @@ def _deep_merge(
                 del origins[old]
             base[key] = copy.deepcopy(value)
             _record_origins(value, path, source, origins)
+
+
+def _merge_pairs(old: list, new: list) -> list:
+    """Union of two correlation lists keyed by the (unordered) pair of inputs."""
+
+    def key(item: Any) -> Any:
+        between = item.get("between") if isinstance(item, Mapping) else None
+        return frozenset(between) if isinstance(between, list) else id(item)
+
+    merged = {key(item): item for item in old}
+    merged.update({key(item): copy.deepcopy(item) for item in new})
+    return list(merged.values())
 
 
 def _merge_traced(base: _Merged, part: _Merged) -> None:
@@ -679,13 +700,15 @@ class Scenario:
     # -- resolved views ---------------------------------------------------------
     def responses_for(self, segment: str) -> dict[str, float | Distribution]:
         """Response elasticities of one segment: scenario-wide values, segment overrides on top."""
-        base = (
-            self.model.responses.model_dump()
-            if self.model.responses
-            else {key: 0.0 for key in RESPONSE_KEYS}
-        )
-        overrides = self.model.segments[segment].responses.model_dump()
-        return {k: (overrides[k] if overrides[k] is not None else base[k]) for k in RESPONSE_KEYS}
+        shared = self.model.responses
+        own = self.model.segments[segment].responses
+        values = {}
+        for key in RESPONSE_KEYS:
+            value = getattr(own, key)
+            if value is None:
+                value = getattr(shared, key) if shared is not None else 0.0
+            values[key] = value
+        return values
 
     def inputs(self) -> list[Input]:
         """Every numeric input with its dotted path, in a stable order."""

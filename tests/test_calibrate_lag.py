@@ -228,7 +228,13 @@ def test_to_yaml_round_trip(tmp_path):
     fit = fit_lag(g, y, n_boot=100, seed=3)
     doc = yaml.safe_load(fit.to_yaml(tmp_path / "lag.yaml").read_text())
     delay = doc["responses"]["perception_delay_months"]
-    assert delay == {"dist": "normal", "mean": fit.delay_, "sd": fit.se_["delay"], "min": 0.0}
+    assert delay == {
+        "dist": "normal",
+        "mean": fit.delay_,
+        "sd": fit.se_["delay"],
+        "min": 0.0,
+        "max": 12.0,
+    }  # truncated at the max_delay the fit searched
     assert doc["responses"]["perception_lag_months"]["sd"] > 0
     record = doc["provenance"]["perception_lag_lagging"]
     assert record["effect_size"] == pytest.approx(fit.effect_)

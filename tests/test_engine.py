@@ -42,7 +42,9 @@ def test_invariants_on_flagship():
     for name in ("churn", "retention_12m", "share_of_wallet", "promoters", "detractors"):
         values = result.segment_values(name)
         assert np.all((values >= 0) & (values <= 1)), name
-    assert np.all(result.segment_values("promoters") + result.segment_values("detractors") <= 1 + 1e-12)
+    assert np.all(
+        result.segment_values("promoters") + result.segment_values("detractors") <= 1 + 1e-12
+    )
     assert np.all((result.leading_values >= 0) & (result.leading_values <= 1))
 
 

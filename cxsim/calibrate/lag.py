@@ -344,11 +344,15 @@ class LagResult:
         for name, key in (("delay", "perception_delay_months"), ("lag", "perception_lag_months")):
             sd = float(self.se_[name])
             if sd > 0:
+                # Truncate to the range the fit searched: 0..max_delay for the dead time
+                # (a scenario rejects delays beyond its horizon), 0..max_lag for the lag.
+                upper = self.settings["max_delay" if name == "delay" else "max_lag"]
                 responses[key] = {
                     "dist": "normal",
                     "mean": self.params_[name],
                     "sd": sd,
                     "min": 0.0,
+                    "max": float(upper),
                 }
             else:
                 responses[key] = self.params_[name]

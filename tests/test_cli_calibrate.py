@@ -1,0 +1,219 @@
+"""`cxsim calibrate retention|voc|lag`: files a scenario can include, overwrite refusal, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from cxsim.cli import main
+from cxsim.cli_calibrate import main_calibrate
+from cxsim.scenario import load_scenario
+from tests.conftest import FLAGSHIP, ROOT
+
+DATA = ROOT / "data"
+COHORTS = DATA / "cohort_retention.csv"
+SERIES = DATA / "indicator_series.csv"
+SURVEY = DATA / "voc_survey.csv"
+
+
+def _including(tmp_path: Path, *files: Path) -> Path:
+    """A scenario file in tmp_path: the flagship's content plus `include:` of ``files``."""
+    body = yaml.safe_load(FLAGSHIP.read_text())
+    body["include"] = [str(f.relative_to(tmp_path)) for f in files]
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(body, sort_keys=False))
+    return path
+
+
+def _run(capsys, *argv) -> tuple[int, str, str]:
+    code = main_calibrate([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# ----------------------------------------------------------------------------- success
+def test_retention_writes_an_includable_sbg_block(tmp_path, capsys):
+    out = tmp_path / "cal" / "retention.yaml"
+    code, stdout, _ = _run(capsys, "retention", COHORTS, "--segment", "mass_affluent", "--out", out)
+    assert code == 0
+    assert "Shifted-beta-geometric retention fit" in stdout and f"Wrote {out}" in stdout
+    scenario = load_scenario(_including(tmp_path, out))
+    sbg = scenario.segments["mass_affluent"].sbg
+    assert sbg.period == "year"
+    assert 0.7 < sbg.alpha.mean() < 0.9 and 4.3 < sbg.beta.mean() < 5.5  # truth 0.8, 5.0
+    record = scenario.provenance["sbg_mass_affluent"]
+    assert record["data_file"] == str(COHORTS) and record["rows_used"] == 35
+
+
+def test_voc_writes_responses_and_pain_shares(tmp_path, capsys):
+    out = tmp_path / "voc.yaml"
+    code, stdout, _ = _run(
+        capsys,
+        "voc",
+        SURVEY,
+        "--share-of-wallet-from",
+        FLAGSHIP,
+        "--bootstrap",
+        "20",
+        "--out",
+        out,
+    )
+    assert code == 0 and "VoC calibration" in stdout
+    scenario = load_scenario(_including(tmp_path, out))
+    for name in scenario.segments:
+        responses = scenario.segments[name].responses
+        for key in ("churn_reduction", "promoter_gain", "detractor_reduction", "wallet_gain"):
+            assert getattr(responses, key) is not None, (name, key)
+        total = sum(g.pain_share[name] for g in scenario.work_groups.values())
+        assert total == pytest.approx(1.0, abs=1e-6)
+    assert scenario.provenance["voc"]["bootstrap"] == 20
+
+
+def test_voc_options_select_columns_and_segment(tmp_path, capsys):
+    survey = pd.read_csv(SURVEY).rename(columns={"ltr": "score", "segment": "seg"})
+    data = tmp_path / "renamed.csv"
+    survey.to_csv(data, index=False)
+    out = tmp_path / "voc.yaml"
+    code, _, err = _run(
+        capsys,
+        "voc",
+        data,
+        "--segment-col",
+        "seg",
+        "--score",
+        "score",
+        "--gaps",
+        "gap_support,gap_billing,gap_digital",
+        "--segment",
+        "mass_market",
+        "--share-of-wallet",
+        "mass_market=0.5",
+        "--bootstrap",
+        "0",
+        "--out",
+        out,
+    )
+    assert code == 0, err
+    written = yaml.safe_load(out.read_text())
+    assert list(written["segments"]) == ["mass_market"]
+    assert set(written["work_groups"]) == {"support", "billing", "digital"}
+    wallet = written["segments"]["mass_market"]["responses"]["wallet_gain"]
+    assert wallet["max"] == pytest.approx(0.5)  # 1 − share of wallet
+
+
+def test_lag_writes_a_delay_the_scenario_accepts(tmp_path, capsys):
+    out = tmp_path / "lag.yaml"
+    code, stdout, _ = _run(capsys, "lag", SERIES, "--bootstrap", "50", "--out", out)
+    assert code == 0 and "Perception lag fit" in stdout
+    scenario = load_scenario(_including(tmp_path, out))
+    delay = scenario.responses.perception_delay_months
+    assert delay.support() == (0.0, 12.0)  # truncated at the searched --max-delay
+    code, _, _ = _run(
+        capsys, "lag", SERIES, "--lagging", "monthly_churn", "--segment", "mass_market",
+        "--bootstrap", "50", "--max-delay", "6", "--out", tmp_path / "churn.yaml",
+    )  # fmt: skip
+    assert code == 0
+    written = yaml.safe_load((tmp_path / "churn.yaml").read_text())
+    responses = written["segments"]["mass_market"]["responses"]
+    assert responses["perception_delay_months"]["max"] == 6.0
+
+
+def test_registered_as_cxsim_calibrate(tmp_path, capsys):
+    out = tmp_path / "retention.yaml"
+    argv = ["calibrate", "retention", str(COHORTS), "--segment", "core", "--out", str(out)]
+    assert main(argv) == 0
+    assert "segments" in yaml.safe_load(out.read_text())
+
+
+# ----------------------------------------------------------------------------- refusals
+def test_refuses_to_overwrite_without_force(tmp_path, capsys):
+    out = tmp_path / "retention.yaml"
+    args = ["retention", COHORTS, "--segment", "mass_affluent", "--out", out]
+    assert _run(capsys, *args)[0] == 0
+    out.write_text("# hand edits\n")
+    code, stdout, err = _run(capsys, *args)
+    assert code == 1 and stdout == ""
+    assert "file exists; pass --force to replace it" in err
+    assert out.read_text() == "# hand edits\n"
+    assert _run(capsys, *args, "--force")[0] == 0
+    assert "sbg" in out.read_text()
+
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\xff\xfe\x80\x81\n"
+
+
+def _bad(tmp_path: Path, name: str, content: str | bytes) -> Path:
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kind", "make", "message"),
+    [
+        (
+            "retention",
+            lambda d: _bad(d, "grow.csv", "cohort,year,active\n1,0,100\n1,1,120\n1,2,90\n"),
+            "active count increases from 100 at period 0 to 120 at period 1",
+        ),
+        (
+            "retention",
+            lambda d: _bad(d, "cols.csv", "cohort,period,n\n1,0,100\n1,1,80\n"),
+            "missing column(s) ['year', 'active']",
+        ),
+        (
+            "voc",
+            lambda d: _bad(
+                d,
+                "score.csv",
+                pd.read_csv(SURVEY, nrows=400).assign(ltr=lambda f: f["ltr"] + 3).to_csv(),
+            ),
+            "score column 'ltr' must hold integers 0-10",
+        ),
+        (
+            "lag",
+            lambda d: _bad(d, "short.csv", "month,leading,nps\n" + "1,0.1,10\n2,0.2,12\n"),
+            "only 2 months of data; the perception lag needs at least 24",
+        ),
+        ("lag", lambda d: _bad(d, "empty.csv", ""), "cannot read it as CSV"),
+        ("voc", lambda d: _bad(d, "image.csv", PNG), "cannot read it as CSV"),
+        ("lag", lambda d: d / "nowhere.csv", "data file not found"),
+    ],
+)
+def test_bad_data_exits_1_with_the_message(tmp_path, capsys, kind, make, message):
+    data = make(tmp_path)
+    extra = ["--segment", "core"] if kind == "retention" else []
+    code, stdout, err = _run(capsys, kind, data, *extra, "--out", tmp_path / "out.yaml")
+    assert code == 1
+    assert message in err
+    assert "Traceback" not in err and stdout == ""
+    assert not (tmp_path / "out.yaml").exists()
+
+
+def test_voc_segment_not_in_data(tmp_path, capsys):
+    code, _, err = _run(capsys, "voc", SURVEY, "--segment", "premium", "--out", tmp_path / "v.yaml")
+    assert code == 1 and "no respondent of segment 'premium'" in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["retention", str(COHORTS), "--out", "x.yaml"],  # --segment is required
+        ["voc", str(SURVEY)],  # --out is required
+        ["lag", str(SERIES), "--out", "x.yaml", "--max-delay", "-1"],
+        ["voc", str(SURVEY), "--out", "x.yaml", "--share-of-wallet", "a=b"],
+        ["fit", str(SURVEY)],
+        [],
+    ],
+)
+def test_usage_errors_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main_calibrate(argv)
+    assert exc.value.code == 2
+    assert "usage:" in capsys.readouterr().err
