@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from cxsim.arguments import non_negative_int, positive_int
 from cxsim.cli_calibrate import add_calibrate
 from cxsim.errors import CxsimError, Problem, ScenarioError
 
@@ -36,13 +37,13 @@ def _add_run(sub) -> None:
     p.add_argument("--force", action="store_true", help="replace a non-empty --out folder")
     p.add_argument(
         "--seed",
-        type=_non_negative_int,
+        type=non_negative_int,
         default=None,
         help="random seed (default: a fresh one, printed)",
     )
     p.add_argument(
         "--draws",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         help="Monte Carlo draws (default: 1, or 2000 when inputs are uncertain)",
     )
@@ -85,8 +86,8 @@ def _add_compare(sub) -> None:
         "probability that each beats it.",
     )
     p.add_argument("files", type=Path, nargs="+", help="scenario files; the first is the reference")
-    p.add_argument("--draws", type=_positive_int, default=2000, help="draws (default 2000)")
-    p.add_argument("--seed", type=_non_negative_int, default=0, help="shared seed (default 0)")
+    p.add_argument("--draws", type=positive_int, default=2000, help="draws (default 2000)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="shared seed (default 0)")
     p.set_defaults(handler=_cmd_compare)
 
 
@@ -121,8 +122,8 @@ def _add_breakeven(sub) -> None:
         metavar=("LOW", "HIGH"),
         help="search range (default: the input's allowed range or support)",
     )
-    p.add_argument("--draws", type=_positive_int, default=500, help="draws per trial (500)")
-    p.add_argument("--seed", type=_non_negative_int, default=0)
+    p.add_argument("--draws", type=positive_int, default=500, help="draws per trial (500)")
+    p.add_argument("--seed", type=non_negative_int, default=0)
     _add_set(p)
     p.add_argument("--plot", type=Path, metavar="PNG", help="write the expected-NPV curve")
     p.set_defaults(handler=_cmd_breakeven)
@@ -137,26 +138,6 @@ def _add_validate(sub) -> None:
     )
     p.add_argument("files", type=Path, nargs="+", help="scenario YAML files")
     p.set_defaults(handler=_cmd_validate)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
 
 
 def _parse_sets(items: list[str]) -> dict:

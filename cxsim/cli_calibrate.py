@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from cxsim.arguments import non_negative_int
 from cxsim.errors import CalibrationError, CxsimError
 
 __all__ = ["add_calibrate", "main_calibrate"]
@@ -88,10 +89,10 @@ def add_calibrate(sub) -> None:
         help="take the baselines from a scenario file's segments (medians)",
     )
     v.add_argument(
-        "--bootstrap", type=_non_negative_int, default=200, metavar="N", help="replicates (200)"
+        "--bootstrap", type=non_negative_int, default=200, metavar="N", help="replicates (200)"
     )
     v.add_argument(
-        "--seed", type=_non_negative_int, default=0, metavar="N", help="bootstrap seed (0)"
+        "--seed", type=non_negative_int, default=0, metavar="N", help="bootstrap seed (0)"
     )
     v.set_defaults(handler=_cmd_voc)
 
@@ -107,13 +108,13 @@ def add_calibrate(sub) -> None:
     lag.add_argument("--leading", default="leading", help="gap-closure column (leading)")
     lag.add_argument("--lagging", default="nps", help="lagging indicator column (nps)")
     lag.add_argument(
-        "--max-delay", type=_non_negative_int, default=12, help="longest dead time searched (12)"
+        "--max-delay", type=non_negative_int, default=12, help="longest dead time searched (12)"
     )
     lag.add_argument(
-        "--bootstrap", type=_non_negative_int, default=200, metavar="N", help="replicates (200)"
+        "--bootstrap", type=non_negative_int, default=200, metavar="N", help="replicates (200)"
     )
     lag.add_argument(
-        "--seed", type=_non_negative_int, default=0, metavar="N", help="bootstrap seed (0)"
+        "--seed", type=non_negative_int, default=0, metavar="N", help="bootstrap seed (0)"
     )
     lag.set_defaults(handler=_cmd_lag)
 
@@ -128,16 +129,6 @@ def _common(p, *, segment_help: str, required: bool = False) -> None:
 
 
 # ----------------------------------------------------------------------------- arguments
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
 def _column_list(text: str) -> list[str]:
     columns = [c.strip() for c in text.split(",") if c.strip()]
     if not columns:

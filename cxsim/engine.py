@@ -348,11 +348,18 @@ def _customer_months(
     stay12 = np.empty_like(stay)
     annuity = np.empty_like(stay)
 
+    scratch = np.empty_like(stay)
+
     def refresh(arms: slice) -> None:
-        s12 = stay[arms] * stay[arms]
-        s12 *= s12
-        stay12[arms] = s12 * s12 * s12
-        annuity[arms] = v / (1.0 - stay[arms] * v)
+        # stay^12 by squaring, and the annuity factor v/(1 − stay·v), without temporaries.
+        s, s12, a, tmp = stay[arms], stay12[arms], annuity[arms], scratch[arms]
+        np.multiply(s, s, out=tmp)
+        np.multiply(tmp, tmp, out=tmp)
+        np.multiply(tmp, tmp, out=s12)
+        np.multiply(s12, tmp, out=s12)
+        np.multiply(s, v, out=tmp)
+        np.subtract(1.0, tmp, out=tmp)
+        np.divide(v, tmp, out=a)
 
     refresh(slice(0, 2))
     work = np.empty((4, 2, c_count, n))  # state, survivors, 12-month survivors, CLV weight
@@ -373,9 +380,13 @@ def _customer_months(
         np.multiply(state, stay, out=work[1])
         np.multiply(state, stay12, out=work[2])
         np.multiply(state, annuity, out=work[3])
-        # NOTE: a sum per segment block beats np.add.reduceat here by about 4x.
+        # NOTE: a sum per segment block beats np.add.reduceat here by about 4x; a one-class
+        # segment needs no sum at all.
         for j, (first, stop) in enumerate(blocks):
-            np.sum(work[:, :, first:stop], axis=2, out=monthly[t, :, :, j])
+            if stop - first == 1:
+                monthly[t, :, :, j] = work[:, :, first]
+            else:
+                np.sum(work[:, :, first:stop], axis=2, out=monthly[t, :, :, j])
         referred = monthly[t, 0] * referring[t]  # (arm, S, draw)
         np.multiply((paid_arms[t] + referred)[:, owner], weight, out=state)
         state += work[1]

@@ -64,13 +64,15 @@ def irr(cash: np.ndarray, *, tol: float = 1e-10, iterations: int = 200) -> np.nd
     Returns ``(1+r)^12 − 1``.
     """
     cash = np.asarray(cash, dtype=float)
+    by_month = np.ascontiguousarray(cash.T)  # (H, draw): each month's row is contiguous
 
     def npv(rate: np.ndarray) -> np.ndarray:
         # Horner's rule in d = 1/(1+r): Σ_t CF(t)·d^(t+1), one pass over the months.
         d = 1.0 / (1.0 + rate)
         total = np.zeros_like(rate)
-        for t in range(cash.shape[-1] - 1, -1, -1):
-            total = (total + cash[:, t]) * d
+        for row in by_month[::-1]:
+            total += row
+            total *= d
         return total
 
     n = cash.shape[0]

@@ -258,9 +258,14 @@ class SimulationResult:
         )
         last = self.horizon - 1
         nps = self._horizon_nps()
-        retention = self.metric("retention_12m")[:, :, last]
-        clv = self.metric("clv")[:, :, last]
-        customers = self.metric("customers")[:, :, last]
+        # Only the last month is needed: weight it alone rather than every month.
+        weights = self.metrics["customers"][:, :, :, last]  # (arm, draw, S)
+        total = weights.sum(axis=2)
+        retention = self._ratio(
+            (self.metrics["retention_12m"][..., last] * weights).sum(axis=2), total
+        )
+        clv = self._ratio((self.metrics["clv"][..., last] * weights).sum(axis=2), total)
+        customers = total
         return pd.DataFrame(
             {
                 "npv": pv_benefit - pv_cost,

@@ -432,21 +432,7 @@ def _cross_check(data: Mapping[str, Any], report: _Problems) -> None:
     for gname, group in groups.items():
         if not isinstance(group, Mapping):
             continue
-        pain = group.get("pain_share")
-        if isinstance(pain, Mapping):
-            for seg_name, share in pain.items():
-                if seg_name not in segments:
-                    hint = difflib.get_close_matches(str(seg_name), list(segments), n=1)
-                    report.add(
-                        ("work_groups", gname, "pain_share", seg_name),
-                        "unknown segment" + (f" (did you mean {hint[0]!r}?)" if hint else ""),
-                        seg_name,
-                        ", ".join(segments),
-                    )
-                    continue
-                rng = _uncertain_range(share)
-                if rng:
-                    pain_total[seg_name] = pain_total.get(seg_name, 0.0) + rng[1]
+        _add_pain(("work_groups", gname), group.get("pain_share"), segments, pain_total, report)
         plan = group.get("plan")
         if isinstance(plan, Mapping) and horizon is not None:
             start = _uncertain_range(plan.get("start_month"))
@@ -533,6 +519,23 @@ def _cross_check(data: Mapping[str, Any], report: _Problems) -> None:
                     )
 
 
+def _add_pain(path: tuple, pain: Any, segments: Mapping, pain_total: dict, report) -> None:
+    """Check a pain_share mapping's segment names and add its largest values to the totals."""
+    if not isinstance(pain, Mapping):
+        return
+    for seg_name, share in pain.items():
+        if seg_name not in segments:
+            hint = difflib.get_close_matches(str(seg_name), list(segments), n=1)
+            report.add(
+                (*path, "pain_share", seg_name),
+                "unknown segment" + (f" (did you mean {hint[0]!r}?)" if hint else ""),
+                seg_name,
+                ", ".join(segments),
+            )
+        elif rng := _uncertain_range(share):
+            pain_total[seg_name] = pain_total.get(seg_name, 0.0) + rng[1]
+
+
 def _check_operating_model(data, segments, groups, horizon, pain_total, report) -> None:
     """Journeys, synergies, capabilities and the maturity assessment (MODEL.md §3, §8)."""
     from cxsim.schema import ASSESSMENT_DIMENSIONS
@@ -558,19 +561,7 @@ def _check_operating_model(data, segments, groups, horizon, pain_total, report) 
             if not isinstance(journey, Mapping):
                 continue
             known_groups(("journeys", name, "groups"), journey.get("groups"))
-            pain = journey.get("pain_share")
-            if isinstance(pain, Mapping):
-                for seg_name, share in pain.items():
-                    if seg_name not in segments:
-                        hint = difflib.get_close_matches(str(seg_name), list(segments), n=1)
-                        report.add(
-                            ("journeys", name, "pain_share", seg_name),
-                            "unknown segment" + (f" (did you mean {hint[0]!r}?)" if hint else ""),
-                            seg_name,
-                            ", ".join(segments),
-                        )
-                    elif rng := _uncertain_range(share):
-                        pain_total[seg_name] = pain_total.get(seg_name, 0.0) + rng[1]
+            _add_pain(("journeys", name), journey.get("pain_share"), segments, pain_total, report)
     synergies = data.get("synergies")
     if isinstance(synergies, list):
         for index, synergy in enumerate(synergies):
