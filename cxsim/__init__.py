@@ -14,6 +14,7 @@ The public API::
 from cxsim._version import __version__
 from cxsim.errors import CalibrationError, CxsimError, ScenarioError
 from cxsim.montecarlo import simulate
+from cxsim.optimize import OptimizationResult, optimize
 from cxsim.results import SimulationResult, Summary
 from cxsim.scenario import Scenario, load_scenario
 
@@ -21,10 +22,12 @@ __all__ = [
     "__version__",
     "CalibrationError",
     "CxsimError",
+    "OptimizationResult",
     "Scenario",
     "ScenarioError",
     "SimulationResult",
     "Summary",
     "load_scenario",
+    "optimize",
     "simulate",
 ]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from cxsim.arguments import non_negative_int, positive_int
 from cxsim.cli_calibrate import add_calibrate
+from cxsim.cli_optimize import add_optimize
 from cxsim.errors import CxsimError, Problem, ScenarioError
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -365,6 +366,7 @@ COMMANDS: list[Callable] = [
     _add_breakeven,
     _add_assess,
     add_calibrate,
+    add_optimize,
 ]
 
 
@@ -383,13 +385,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``cxsim`` command; returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "handler", None):
-        parser.print_help(sys.stderr)
-        return EXIT_USAGE
+def run_alone(add: Callable, command: str, argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand with its own small parser (``argv`` without the command name)."""
+    parser = _Parser(prog="cxsim")
+    add(parser.add_subparsers(dest="command", required=True, parser_class=_Parser))
+    args = parser.parse_args([command, *(sys.argv[1:] if argv is None else argv)])
+    return _dispatch(args)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    """Run a parsed command: invalid input exits 1 with the problems on stderr."""
     try:
         return args.handler(args)
     except CxsimError as exc:
@@ -401,6 +406,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``cxsim`` command; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    return _dispatch(args)
 
 
 def entry() -> None:

@@ -11,7 +11,6 @@ Bad data becomes a :class:`~cxsim.errors.CalibrationError` message (exit 1, no t
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from cxsim.errors import CalibrationError, CxsimError
 
 __all__ = ["add_calibrate", "main_calibrate"]
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+EXIT_OK = 0
 
 
 def add_calibrate(sub) -> None:
@@ -294,13 +293,6 @@ def main_calibrate(argv: Sequence[str] | None = None) -> int:
     ...                 "--out", "calibration/retention.yaml"])  # doctest: +SKIP
     0
     """
-    from cxsim.cli import _Parser
+    from cxsim.cli import run_alone
 
-    parser = _Parser(prog="cxsim")
-    add_calibrate(parser.add_subparsers(dest="command", required=True, parser_class=_Parser))
-    args = parser.parse_args(["calibrate", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return args.handler(args)
-    except CxsimError as exc:
-        print(str(exc), file=sys.stderr)
-        return EXIT_INVALID
+    return run_alone(add_calibrate, "calibrate", argv)
