@@ -55,7 +55,7 @@ def _add_run(sub) -> None:
         type=Path,
         metavar="DIR",
         help="write charts as PNG into DIR (fan charts, NPV histogram, cash flow, "
-        "tornado, waterfall)",
+        "timeline, leading indicators, tornado, waterfall by lever)",
     )
     p.add_argument(
         "--xlsx",
@@ -203,7 +203,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         written = write_results(result, args.out, force=args.force, inputs=[args.file])
         print(f"\nWrote {len(written)} files to {args.out}/: " + ", ".join(p.name for p in written))
     if args.plots is not None:
-        written = write_plots(result, args.plots, sensitivity=sensitivity)
+        from cxsim.attribution import waterfall_by_lever
+
+        # Shapley over levers runs 2^5 simulations: cap their draws to keep --plots quick.
+        waterfall = waterfall_by_lever(scenario, draws=min(draws, 300), seed=result.seed)
+        written = write_plots(result, args.plots, sensitivity=sensitivity, waterfall=waterfall)
         print(f"Wrote {len(written)} charts to {args.plots}/")
     if args.xlsx is not None:
         result.to_excel(args.xlsx, sensitivity=sensitivity)

@@ -151,8 +151,13 @@ def save_figure(ax, path: Path) -> Path:
     return Path(path)
 
 
-def write_plots(result: SimulationResult, folder: Path, sensitivity=None) -> list[Path]:
-    """The standard charts of a result as PNG files in ``folder`` (created if needed)."""
+def write_plots(
+    result: SimulationResult, folder: Path, sensitivity=None, waterfall=None
+) -> list[Path]:
+    """The standard charts of a result as PNG files in ``folder`` (created if needed).
+
+    ``sensitivity`` (a tornado table) and ``waterfall`` (a lever waterfall) add their charts.
+    """
     from cxsim import plotting
 
     folder = Path(folder)
@@ -168,4 +173,8 @@ def write_plots(result: SimulationResult, folder: Path, sensitivity=None) -> lis
         charts[f"fan_{metric}.png"] = lambda m=metric: plotting.plot_lagging(result, m)
     if sensitivity is not None:
         charts["tornado.png"] = lambda: plotting.plot_tornado(sensitivity)
+    if waterfall is not None:
+        charts["waterfall.png"] = lambda: plotting.plot_waterfall(waterfall)
+    if result.capabilities:
+        charts["maturity.png"] = lambda: plotting.plot_maturity(result)
     return [save_figure(draw(), folder / name) for name, draw in charts.items()]

@@ -93,8 +93,9 @@ def test_cli_set_overrides_and_their_errors(capsys):
         )
         == 1
     )
-    assert "--set: responses.churn_reduction.max: must be greater than min" in \
-        capsys.readouterr().err
+    assert (
+        "--set: responses.churn_reduction.max: must be greater than min" in capsys.readouterr().err
+    )
     assert main(["run", minimal, "--set", "novalue"]) == 1
     assert "expected PATH=VALUE" in capsys.readouterr().err
 
@@ -120,7 +121,14 @@ def test_cli_run_writes_plots_and_workbook(tmp_path, capsys):
         == 0
     )
     names = {p.name for p in plots.iterdir()}
-    assert {"fan_customers.png", "npv_histogram.png", "cash_flow.png", "tornado.png"} <= names
+    assert {
+        "fan_customers.png",
+        "npv_histogram.png",
+        "cash_flow.png",
+        "tornado.png",
+        "waterfall.png",
+        "timeline.png",
+    } <= names
     from openpyxl import load_workbook
 
     assert "Sensitivity" in load_workbook(book).sheetnames

@@ -171,3 +171,15 @@ def test_sequences_show_the_mechanisms():
     assert npv["branding_first"] < min(npv["voice_first"], npv["all_at_once"])
     spend = {n: r.programme_cost.sum(axis=1).mean() for n, r in runs.items()}
     assert spend["branding_first"] == pytest.approx(spend["voice_first"])  # the same budget
+
+
+def test_cli_assess(tmp_path, capsys):
+    from cxsim.cli import main
+
+    png = tmp_path / "radar.png"
+    assert main(["assess", str(SCENARIOS / "sequence_voice_first.yaml"), "--plot", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert "customer voice" in out and "0.25" in out and "execution × 0.83" in out
+    assert png.stat().st_size > 0
+    assert main(["assess", str(SCENARIOS / "retail_bank.yaml")]) == 1
+    assert "no maturity_assessment" in capsys.readouterr().err
