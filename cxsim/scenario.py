@@ -13,227 +13,20 @@ import copy
 import difflib
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from cxsim.checks import cross_check, topological_order
 from cxsim.distributions import Distribution
 from cxsim.errors import Problem, ScenarioError
-from cxsim.schema import (
-    RESPONSE_KEYS,
-    ScenarioModel,
-    Segment,
-    _to_value,
-    as_written,
-    value_range,
-)
+from cxsim.loading import display, load_merged, record_origins
+from cxsim.schema import RESPONSE_KEYS, ScenarioModel, Segment
 
 INLINE = "<mapping>"
-
-
-# --------------------------------------------------------------------------- reading
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that rejects a key given twice in one mapping (YAML would keep the last)."""
-
-
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
-    seen: dict[Any, yaml.Node] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            mark = key_node.start_mark
-            raise yaml.constructor.ConstructorError(
-                None,
-                None,
-                f"duplicate key {key!r} (first given on line {seen[key].start_mark.line + 1})",
-                mark,
-            )
-        seen[key] = key_node
-    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def read_yaml(path: Path, shown: str | None = None) -> Any:
-    """Parse one YAML file; syntax errors become a ScenarioError with line and column."""
-    shown = shown or str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(Problem(shown, "", "file not found", has_got=False)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(Problem(shown, "", f"cannot read file: {exc}", has_got=False)) from None
-    try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
-        what = exc.problem or str(exc)
-        if exc.context:
-            what = f"{exc.context}: {what}"
-        raise ScenarioError(
-            Problem(shown, "", f"YAML syntax error at {where}: {what}", has_got=False)
-        ) from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError(Problem(shown, "", f"YAML error: {exc}", has_got=False)) from None
-
-
-@dataclass
-class _Merged:
-    data: dict[str, Any]
-    origins: dict[tuple[str, ...], str] = field(default_factory=dict)
-
-
-def _record_origins(value: Any, prefix: tuple[str, ...], source: str, origins: dict) -> None:
-    origins[prefix] = source
-    if isinstance(value, Mapping) and not (prefix and "dist" in value):
-        for key, item in value.items():
-            _record_origins(item, (*prefix, str(key)), source, origins)
-
-
-_ALTERNATIVES = {
-    "monthly_churn": "sbg",
-    "sbg": "monthly_churn",
-    "tenure_months": "base_age_months",
-    "base_age_months": "tenure_months",
-}
-
-
-def _deep_merge(
-    base: dict, top: Mapping, prefix: tuple[str, ...], source: str, origins: dict
-) -> None:
-    """Merge ``top`` into ``base``: mappings merge key by key, anything else is replaced."""
-    for key, value in top.items():
-        path = (*prefix, str(key))
-        rival = _ALTERNATIVES.get(key) if len(prefix) == 2 and prefix[0] == "segments" else None
-        if rival in base and rival not in top:
-            # Setting one retention model (or starting-mix rule) replaces the other.
-            del base[rival]
-            for old in [p for p in origins if p[: len(path)] == (*prefix, rival)]:
-                del origins[old]
-        if (
-            path == ("correlations",)
-            and isinstance(value, list)
-            and isinstance(base.get(key), list)
-        ):
-            # Correlations accumulate across files; a pair given again takes the newer rho.
-            base[key] = _merge_pairs(base[key], value)
-            _record_origins(value, path, source, origins)
-            continue
-        if (
-            isinstance(value, Mapping)
-            and "dist" not in value
-            and isinstance(base.get(key), Mapping)
-            and "dist" not in base[key]
-        ):
-            _deep_merge(base[key], value, path, source, origins)
-        else:
-            for old in [p for p in origins if p[: len(path)] == path]:
-                del origins[old]
-            base[key] = copy.deepcopy(value)
-            _record_origins(value, path, source, origins)
-
-
-def _merge_pairs(old: list, new: list) -> list:
-    """Union of two correlation lists keyed by the (unordered) pair of inputs."""
-
-    def key(item: Any) -> Any:
-        between = item.get("between") if isinstance(item, Mapping) else None
-        return frozenset(between) if isinstance(between, list) else id(item)
-
-    merged = {key(item): item for item in old}
-    merged.update({key(item): copy.deepcopy(item) for item in new})
-    return list(merged.values())
-
-
-def _merge_traced(base: _Merged, part: _Merged) -> None:
-    """Merge an included file into ``base``, keeping the file each value came from."""
-    _deep_merge(base.data, part.data, (), "", base.origins)
-    for path, source in part.origins.items():
-        # A mapping both files contribute to keeps its first file; values take the newest.
-        if path and not (path in base.origins and _is_branch(part.data, path)):
-            base.origins[path] = source
-
-
-def _is_branch(data: Mapping, path: tuple[str, ...]) -> bool:
-    node: Any = data
-    for part in path:
-        if not isinstance(node, Mapping) or part not in node:
-            return False
-        node = node[part]
-    return isinstance(node, Mapping) and "dist" not in node
-
-
-def _load_with_includes(path: Path, stack: tuple[Path, ...] = ()) -> _Merged:
-    path = path.resolve() if path.is_absolute() else Path(os.path.abspath(path))
-    shown = _display(path)
-    if path in stack:
-        chain = " -> ".join(_display(p) for p in (*stack, path))
-        raise ScenarioError(Problem(shown, "include", f"include cycle: {chain}", has_got=False))
-    raw = read_yaml(path, shown)
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, Mapping):
-        raise ScenarioError(
-            Problem(
-                shown,
-                "",
-                "a scenario file must be a mapping of keys",
-                type(raw).__name__,
-                "a YAML mapping (key: value lines)",
-            )
-        )
-    includes = raw.get("include", [])
-    if isinstance(includes, str):
-        includes = [includes]
-    if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
-        raise ScenarioError(
-            Problem(
-                shown,
-                "include",
-                "expected a list of file paths",
-                includes,
-                "a list of paths relative to this file",
-            )
-        )
-    # The file's own keys first, then each include on top: later keys win, so a
-    # calibration file overrides the hand-set assumptions it was fitted to replace.
-    merged = _Merged({})
-    body = {k: v for k, v in raw.items() if k != "include"}
-    _deep_merge(merged.data, body, (), shown, merged.origins)
-    problems = []
-    for index, name in enumerate(includes):
-        target = path.parent / name
-        if not target.exists():
-            problems.append(
-                Problem(
-                    shown,
-                    f"include.{index}",
-                    "included file not found",
-                    name,
-                    f"a path relative to {_display(path.parent)}",
-                )
-            )
-            continue
-        part = _load_with_includes(target, (*stack, path))
-        _merge_traced(merged, part)
-    if problems:
-        raise ScenarioError(problems)
-    merged.origins[()] = shown
-    return merged
-
-
-def _display(path: Path) -> str:
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return str(path)
 
 
 # --------------------------------------------------------------------------- problems
@@ -386,262 +179,6 @@ def _field_doc(model: type[BaseModel] | None, name: str) -> str | None:
 # ------------------------------------------------------------------ cross-field rules
 
 
-def _uncertain_range(raw: Any) -> tuple[float, float] | None:
-    """Range of a raw scalar if it is a valid number or distribution, else None."""
-    try:
-        return value_range(_to_value(raw))
-    except Exception:  # noqa: BLE001 - invalid values are reported by the schema pass
-        return None
-
-
-def _cross_check(data: Mapping[str, Any], report: _Problems) -> None:
-    """Rules that span several fields; tolerant of values the schema pass rejects."""
-    horizon = data.get("horizon_months")
-    horizon = horizon if isinstance(horizon, int) and not isinstance(horizon, bool) else None
-    segments = data.get("segments") if isinstance(data.get("segments"), Mapping) else {}
-    groups = data.get("work_groups") if isinstance(data.get("work_groups"), Mapping) else {}
-
-    for name, seg in segments.items():
-        if not isinstance(seg, Mapping):
-            continue
-        has_churn, has_sbg = "monthly_churn" in seg, "sbg" in seg
-        if has_churn == has_sbg:
-            report.add(
-                ("segments", name, "monthly_churn"),
-                "give exactly one retention model" if has_churn else "retention model missing",
-                has_got=False,
-                allowed="either monthly_churn: θ or sbg: {alpha, beta, period}",
-            )
-        pro, det = _uncertain_range(seg.get("promoters")), _uncertain_range(seg.get("detractors"))
-        if pro and det and pro[1] + det[1] > 1 + 1e-12:
-            report.add(
-                ("segments", name, "detractors"),
-                "promoters + detractors exceed 1",
-                pro[1] + det[1],
-                "promoters + detractors ≤ 1",
-            )
-        if "tenure_months" in seg and "base_age_months" in seg:
-            report.add(
-                ("segments", name, "tenure_months"),
-                "give tenure_months or base_age_months, not both",
-                has_got=False,
-                allowed="one starting-mix rule per segment",
-            )
-
-    pain_total: dict[str, float] = {}
-    for gname, group in groups.items():
-        if not isinstance(group, Mapping):
-            continue
-        _add_pain(("work_groups", gname), group.get("pain_share"), segments, pain_total, report)
-        plan = group.get("plan")
-        if isinstance(plan, Mapping) and horizon is not None:
-            start = _uncertain_range(plan.get("start_month"))
-            if start and start[1] > horizon - 1:
-                report.add(
-                    ("work_groups", gname, "plan", "start_month"),
-                    "starts after the horizon",
-                    as_written(start[1]),
-                    f"0 to {horizon - 1}",
-                )
-        requires = group.get("requires", [])
-        if isinstance(requires, list):
-            for index, other in enumerate(requires):
-                if other in requires[:index]:
-                    report.add(
-                        ("work_groups", gname, "requires", index),
-                        "listed twice",
-                        other,
-                        "each prerequisite once",
-                    )
-                elif other == gname:
-                    report.add(
-                        ("work_groups", gname, "requires", index),
-                        "a work group cannot require itself",
-                        other,
-                        "another work group",
-                    )
-                elif isinstance(other, str) and other not in groups:
-                    hint = difflib.get_close_matches(other, list(groups), n=1)
-                    report.add(
-                        ("work_groups", gname, "requires", index),
-                        "unknown work group" + (f" (did you mean {hint[0]!r}?)" if hint else ""),
-                        other,
-                        ", ".join(groups),
-                    )
-    _check_operating_model(data, segments, groups, horizon, pain_total, report)
-    for seg_name, total in pain_total.items():
-        if total > 1 + 1e-9:
-            report.add(
-                ("work_groups",),
-                f"pain shares of segment {seg_name!r} sum to more than 1",
-                round(total, 6),
-                "Σ over work groups and journeys ≤ 1 per segment",
-            )
-
-    cycle = _find_cycle(
-        {
-            g: [r for r in (v.get("requires") or []) if r in groups and r != g]
-            for g, v in groups.items()
-            if isinstance(v, Mapping) and isinstance(v.get("requires", []), list)
-        }
-    )
-    if cycle:
-        report.add(
-            ("work_groups", cycle[0], "requires"),
-            "requirement cycle",
-            " -> ".join(cycle),
-            "requirements that form no loop",
-        )
-
-    responses = data.get("responses")
-    if groups and responses is None:
-        report.add(
-            ("responses",),
-            "required when work_groups are given",
-            has_got=False,
-            allowed="a responses block (docs/scenario-format.md)",
-        )
-    if horizon is not None:
-        blocks = [(("responses",), responses)] + [
-            (("segments", n, "responses"), s.get("responses"))
-            for n, s in segments.items()
-            if isinstance(s, Mapping)
-        ]
-        for path, block in blocks:
-            if isinstance(block, Mapping):
-                delay = _uncertain_range(block.get("perception_delay_months"))
-                if delay and delay[1] > horizon - 1:
-                    report.add(
-                        (*path, "perception_delay_months"),
-                        "longer than the horizon",
-                        as_written(delay[1]),
-                        f"0 to {horizon - 1}",
-                    )
-
-
-def _add_pain(path: tuple, pain: Any, segments: Mapping, pain_total: dict, report) -> None:
-    """Check a pain_share mapping's segment names and add its largest values to the totals."""
-    if not isinstance(pain, Mapping):
-        return
-    for seg_name, share in pain.items():
-        if seg_name not in segments:
-            hint = difflib.get_close_matches(str(seg_name), list(segments), n=1)
-            report.add(
-                (*path, "pain_share", seg_name),
-                "unknown segment" + (f" (did you mean {hint[0]!r}?)" if hint else ""),
-                seg_name,
-                ", ".join(segments),
-            )
-        elif rng := _uncertain_range(share):
-            pain_total[seg_name] = pain_total.get(seg_name, 0.0) + rng[1]
-
-
-def _check_operating_model(data, segments, groups, horizon, pain_total, report) -> None:
-    """Journeys, synergies, capabilities and the maturity assessment (MODEL.md §3, §8)."""
-    from cxsim.schema import ASSESSMENT_DIMENSIONS
-
-    def known_groups(path: tuple, names: Any) -> None:
-        if not isinstance(names, list):
-            return
-        for index, name in enumerate(names):
-            if isinstance(name, str) and name not in groups:
-                hint = difflib.get_close_matches(name, list(groups), n=1)
-                report.add(
-                    (*path, index),
-                    "unknown work group" + (f" (did you mean {hint[0]!r}?)" if hint else ""),
-                    name,
-                    ", ".join(groups) or "no work groups are defined",
-                )
-            elif name in names[:index]:
-                report.add((*path, index), "listed twice", name, "each work group once")
-
-    journeys = data.get("journeys")
-    if isinstance(journeys, Mapping):
-        for name, journey in journeys.items():
-            if not isinstance(journey, Mapping):
-                continue
-            known_groups(("journeys", name, "groups"), journey.get("groups"))
-            _add_pain(("journeys", name), journey.get("pain_share"), segments, pain_total, report)
-    synergies = data.get("synergies")
-    if isinstance(synergies, list):
-        for index, synergy in enumerate(synergies):
-            if isinstance(synergy, Mapping):
-                known_groups(("synergies", index, "groups"), synergy.get("groups"))
-
-    assessment = data.get("maturity_assessment")
-    if isinstance(assessment, Mapping):
-        missing = [d for d in ASSESSMENT_DIMENSIONS if d not in assessment]
-        if missing:
-            report.add(
-                ("maturity_assessment",),
-                "every dimension needs a score",
-                f"{len(assessment)} of 15",
-                "also score " + ", ".join(missing),
-            )
-    capabilities = data.get("capabilities")
-    if isinstance(capabilities, Mapping):
-        for name, capability in capabilities.items():
-            if not isinstance(capability, Mapping):
-                continue
-            if capability.get("level") is None and not isinstance(assessment, Mapping):
-                report.add(
-                    ("capabilities", name, "level"),
-                    "required unless a maturity_assessment is given",
-                    has_got=False,
-                    allowed="maturity today, 0..1",
-                )
-            plan = capability.get("plan")
-            if isinstance(plan, Mapping) and horizon is not None:
-                start = _uncertain_range(plan.get("start_month"))
-                if start and start[1] > horizon - 1:
-                    report.add(
-                        ("capabilities", name, "plan", "start_month"),
-                        "starts after the horizon",
-                        as_written(start[1]),
-                        f"0 to {horizon - 1}",
-                    )
-
-
-def _find_cycle(graph: Mapping[str, list[str]]) -> list[str] | None:
-    state: dict[str, int] = {}
-    stack: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        stack.append(node)
-        for nxt in graph.get(node, []):
-            if state.get(nxt) == 1:
-                return [*stack[stack.index(nxt) :], nxt]
-            if nxt not in state and (found := visit(nxt)):
-                return found
-        stack.pop()
-        state[node] = 2
-        return None
-
-    for node in graph:
-        if node not in state and (found := visit(node)):
-            return found
-    return None
-
-
-def topological_order(groups: Mapping[str, Any]) -> list[str]:
-    """Work groups ordered so every group comes after the groups it requires."""
-    order: list[str] = []
-    done: set[str] = set()
-
-    def visit(name: str) -> None:
-        if name in done:
-            return
-        for other in groups[name].requires:
-            visit(other)
-        done.add(name)
-        order.append(name)
-
-    for name in groups:
-        visit(name)
-    return order
-
-
 # --------------------------------------------------------------------------- Scenario
 
 
@@ -751,7 +288,7 @@ class Scenario:
                 node[parts[-1]] = value
                 for old in [p for p in origins if p[: len(parts)] == parts]:
                     del origins[old]
-                _record_origins(value, parts, source, origins)
+                record_origins(value, parts, source, origins)
         if problems:
             raise ScenarioError(problems)
         notes = _drop_fixed_correlations(data, overrides)
@@ -838,7 +375,7 @@ def validate(
         model = ScenarioModel.model_validate(dict(data))
     except ValidationError as exc:
         report.from_pydantic(exc)
-    _cross_check(data, report)
+    cross_check(data, report)
     if model is not None and not report.items:
         _check_correlations(model, report)
     if report.items:
@@ -927,8 +464,8 @@ def load_scenario(source: str | os.PathLike[str] | Mapping[str, Any]) -> Scenari
             )
         return validate(data, source=INLINE)
     path = Path(source)
-    merged = _load_with_includes(path)
-    return validate(merged.data, origins=merged.origins, source=_display(path.resolve()))
+    merged = load_merged(path)
+    return validate(merged.data, origins=merged.origins, source=display(path.resolve()))
 
 
 __all__ = ["Scenario", "Segment", "load_scenario", "validate", "topological_order", "Input"]

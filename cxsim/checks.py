@@ -1,0 +1,284 @@
+"""Cross-field rules of a scenario: what no single key's range can say (MODEL.md §1–3, §8).
+
+They run on the merged mapping, tolerant of values the schema rejects, so every problem is
+reported in one pass: one retention model per segment, promoters + detractors ≤ 1, pain
+shares naming known segments and summing to at most 1, months inside the horizon, known and
+acyclic prerequisites, journeys, synergies, capabilities and the maturity assessment.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from cxsim.schema import _to_value, as_written, value_range
+
+
+class Report(Protocol):
+    """Where problems go (``cxsim.scenario`` collects them with the file of each value)."""
+
+    def add(
+        self,
+        path: tuple,
+        message: str,
+        got: Any = None,
+        allowed: str | None = None,
+        has_got: bool = True,
+    ) -> None: ...
+
+
+def _uncertain_range(raw: Any) -> tuple[float, float] | None:
+    """Range of a raw scalar if it is a valid number or distribution, else None."""
+    try:
+        return value_range(_to_value(raw))
+    except Exception:  # noqa: BLE001 - invalid values are reported by the schema pass
+        return None
+
+
+def cross_check(data: Mapping[str, Any], report: Report) -> None:
+    """Rules that span several fields; tolerant of values the schema pass rejects."""
+    horizon = data.get("horizon_months")
+    horizon = horizon if isinstance(horizon, int) and not isinstance(horizon, bool) else None
+    segments = data.get("segments") if isinstance(data.get("segments"), Mapping) else {}
+    groups = data.get("work_groups") if isinstance(data.get("work_groups"), Mapping) else {}
+
+    for name, seg in segments.items():
+        if not isinstance(seg, Mapping):
+            continue
+        has_churn, has_sbg = "monthly_churn" in seg, "sbg" in seg
+        if has_churn == has_sbg:
+            report.add(
+                ("segments", name, "monthly_churn"),
+                "give exactly one retention model" if has_churn else "retention model missing",
+                has_got=False,
+                allowed="either monthly_churn: θ or sbg: {alpha, beta, period}",
+            )
+        pro, det = _uncertain_range(seg.get("promoters")), _uncertain_range(seg.get("detractors"))
+        if pro and det and pro[1] + det[1] > 1 + 1e-12:
+            report.add(
+                ("segments", name, "detractors"),
+                "promoters + detractors exceed 1",
+                pro[1] + det[1],
+                "promoters + detractors ≤ 1",
+            )
+        if "tenure_months" in seg and "base_age_months" in seg:
+            report.add(
+                ("segments", name, "tenure_months"),
+                "give tenure_months or base_age_months, not both",
+                has_got=False,
+                allowed="one starting-mix rule per segment",
+            )
+
+    pain_total: dict[str, float] = {}
+    for gname, group in groups.items():
+        if not isinstance(group, Mapping):
+            continue
+        _add_pain(("work_groups", gname), group.get("pain_share"), segments, pain_total, report)
+        plan = group.get("plan")
+        if isinstance(plan, Mapping) and horizon is not None:
+            start = _uncertain_range(plan.get("start_month"))
+            if start and start[1] > horizon - 1:
+                report.add(
+                    ("work_groups", gname, "plan", "start_month"),
+                    "starts after the horizon",
+                    as_written(start[1]),
+                    f"0 to {horizon - 1}",
+                )
+        requires = group.get("requires", [])
+        if isinstance(requires, list):
+            for index, other in enumerate(requires):
+                if other in requires[:index]:
+                    report.add(
+                        ("work_groups", gname, "requires", index),
+                        "listed twice",
+                        other,
+                        "each prerequisite once",
+                    )
+                elif other == gname:
+                    report.add(
+                        ("work_groups", gname, "requires", index),
+                        "a work group cannot require itself",
+                        other,
+                        "another work group",
+                    )
+                elif isinstance(other, str) and other not in groups:
+                    hint = difflib.get_close_matches(other, list(groups), n=1)
+                    report.add(
+                        ("work_groups", gname, "requires", index),
+                        "unknown work group" + (f" (did you mean {hint[0]!r}?)" if hint else ""),
+                        other,
+                        ", ".join(groups),
+                    )
+    _check_operating_model(data, segments, groups, horizon, pain_total, report)
+    for seg_name, total in pain_total.items():
+        if total > 1 + 1e-9:
+            report.add(
+                ("work_groups",),
+                f"pain shares of segment {seg_name!r} sum to more than 1",
+                round(total, 6),
+                "Σ over work groups and journeys ≤ 1 per segment",
+            )
+
+    cycle = _find_cycle(
+        {
+            g: [r for r in (v.get("requires") or []) if r in groups and r != g]
+            for g, v in groups.items()
+            if isinstance(v, Mapping) and isinstance(v.get("requires", []), list)
+        }
+    )
+    if cycle:
+        report.add(
+            ("work_groups", cycle[0], "requires"),
+            "requirement cycle",
+            " -> ".join(cycle),
+            "requirements that form no loop",
+        )
+
+    responses = data.get("responses")
+    if groups and responses is None:
+        report.add(
+            ("responses",),
+            "required when work_groups are given",
+            has_got=False,
+            allowed="a responses block (docs/scenario-format.md)",
+        )
+    if horizon is not None:
+        blocks = [(("responses",), responses)] + [
+            (("segments", n, "responses"), s.get("responses"))
+            for n, s in segments.items()
+            if isinstance(s, Mapping)
+        ]
+        for path, block in blocks:
+            if isinstance(block, Mapping):
+                delay = _uncertain_range(block.get("perception_delay_months"))
+                if delay and delay[1] > horizon - 1:
+                    report.add(
+                        (*path, "perception_delay_months"),
+                        "longer than the horizon",
+                        as_written(delay[1]),
+                        f"0 to {horizon - 1}",
+                    )
+
+
+def _add_pain(path: tuple, pain: Any, segments: Mapping, pain_total: dict, report) -> None:
+    """Check a pain_share mapping's segment names and add its largest values to the totals."""
+    if not isinstance(pain, Mapping):
+        return
+    for seg_name, share in pain.items():
+        if seg_name not in segments:
+            hint = difflib.get_close_matches(str(seg_name), list(segments), n=1)
+            report.add(
+                (*path, "pain_share", seg_name),
+                "unknown segment" + (f" (did you mean {hint[0]!r}?)" if hint else ""),
+                seg_name,
+                ", ".join(segments),
+            )
+        elif rng := _uncertain_range(share):
+            pain_total[seg_name] = pain_total.get(seg_name, 0.0) + rng[1]
+
+
+def _check_operating_model(data, segments, groups, horizon, pain_total, report) -> None:
+    """Journeys, synergies, capabilities and the maturity assessment (MODEL.md §3, §8)."""
+    from cxsim.schema import ASSESSMENT_DIMENSIONS
+
+    def known_groups(path: tuple, names: Any) -> None:
+        if not isinstance(names, list):
+            return
+        for index, name in enumerate(names):
+            if isinstance(name, str) and name not in groups:
+                hint = difflib.get_close_matches(name, list(groups), n=1)
+                report.add(
+                    (*path, index),
+                    "unknown work group" + (f" (did you mean {hint[0]!r}?)" if hint else ""),
+                    name,
+                    ", ".join(groups) or "no work groups are defined",
+                )
+            elif name in names[:index]:
+                report.add((*path, index), "listed twice", name, "each work group once")
+
+    journeys = data.get("journeys")
+    if isinstance(journeys, Mapping):
+        for name, journey in journeys.items():
+            if not isinstance(journey, Mapping):
+                continue
+            known_groups(("journeys", name, "groups"), journey.get("groups"))
+            _add_pain(("journeys", name), journey.get("pain_share"), segments, pain_total, report)
+    synergies = data.get("synergies")
+    if isinstance(synergies, list):
+        for index, synergy in enumerate(synergies):
+            if isinstance(synergy, Mapping):
+                known_groups(("synergies", index, "groups"), synergy.get("groups"))
+
+    assessment = data.get("maturity_assessment")
+    if isinstance(assessment, Mapping):
+        missing = [d for d in ASSESSMENT_DIMENSIONS if d not in assessment]
+        if missing:
+            report.add(
+                ("maturity_assessment",),
+                "every dimension needs a score",
+                f"{len(assessment)} of 15",
+                "also score " + ", ".join(missing),
+            )
+    capabilities = data.get("capabilities")
+    if isinstance(capabilities, Mapping):
+        for name, capability in capabilities.items():
+            if not isinstance(capability, Mapping):
+                continue
+            if capability.get("level") is None and not isinstance(assessment, Mapping):
+                report.add(
+                    ("capabilities", name, "level"),
+                    "required unless a maturity_assessment is given",
+                    has_got=False,
+                    allowed="maturity today, 0..1",
+                )
+            plan = capability.get("plan")
+            if isinstance(plan, Mapping) and horizon is not None:
+                start = _uncertain_range(plan.get("start_month"))
+                if start and start[1] > horizon - 1:
+                    report.add(
+                        ("capabilities", name, "plan", "start_month"),
+                        "starts after the horizon",
+                        as_written(start[1]),
+                        f"0 to {horizon - 1}",
+                    )
+
+
+def _find_cycle(graph: Mapping[str, list[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in graph.get(node, []):
+            if state.get(nxt) == 1:
+                return [*stack[stack.index(nxt) :], nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in graph:
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def topological_order(groups: Mapping[str, Any]) -> list[str]:
+    """Work groups ordered so every group comes after the groups it requires."""
+    order: list[str] = []
+    done: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in done:
+            return
+        for other in groups[name].requires:
+            visit(other)
+        done.add(name)
+        order.append(name)
+
+    for name in groups:
+        visit(name)
+    return order
