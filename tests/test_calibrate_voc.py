@@ -12,7 +12,8 @@ import statsmodels.api as sm
 import yaml
 from scipy.special import expit
 
-from cxsim.calibrate.voc import _fit_logit, _yaml_shares, counterfactual, fit_voc
+from cxsim.calibrate.voc import _fit_logit, counterfactual, fit_voc
+from cxsim.calibrate.voc_result import _yaml_shares
 from cxsim.errors import CalibrationError
 from cxsim.voc_truth import SegmentTruth, expected_estimates, pattern_distribution, simulate_voc
 
