@@ -75,41 +75,14 @@ def cross_check(data: Mapping[str, Any], report: Report) -> None:
         if not isinstance(group, Mapping):
             continue
         _add_pain(("work_groups", gname), group.get("pain_share"), segments, pain_total, report)
-        plan = group.get("plan")
-        if isinstance(plan, Mapping) and horizon is not None:
-            start = _uncertain_range(plan.get("start_month"))
-            if start and start[1] > horizon - 1:
-                report.add(
-                    ("work_groups", gname, "plan", "start_month"),
-                    "starts after the horizon",
-                    as_written(start[1]),
-                    f"0 to {horizon - 1}",
-                )
-        requires = group.get("requires", [])
-        if isinstance(requires, list):
-            for index, other in enumerate(requires):
-                if other in requires[:index]:
-                    report.add(
-                        ("work_groups", gname, "requires", index),
-                        "listed twice",
-                        other,
-                        "each prerequisite once",
-                    )
-                elif other == gname:
-                    report.add(
-                        ("work_groups", gname, "requires", index),
-                        "a work group cannot require itself",
-                        other,
-                        "another work group",
-                    )
-                elif isinstance(other, str) and other not in groups:
-                    hint = difflib.get_close_matches(other, list(groups), n=1)
-                    report.add(
-                        ("work_groups", gname, "requires", index),
-                        "unknown work group" + (f" (did you mean {hint[0]!r}?)" if hint else ""),
-                        other,
-                        ", ".join(groups),
-                    )
+        _check_start(("work_groups", gname), group.get("plan"), horizon, report)
+        _check_group_names(
+            ("work_groups", gname, "requires"),
+            group.get("requires", []),
+            groups,
+            report,
+            owner=gname,
+        )
     _check_operating_model(data, segments, groups, horizon, pain_total, report)
     for seg_name, total in pain_total.items():
         if total > 1 + 1e-9:
@@ -161,6 +134,43 @@ def cross_check(data: Mapping[str, Any], report: Report) -> None:
                     )
 
 
+def _check_group_names(
+    path: tuple, names: Any, groups: Mapping, report: Report, owner: str | None = None
+) -> None:
+    """A list of work-group names: each known, listed once, and not the group that lists it."""
+    if not isinstance(names, list):
+        return
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            report.add((*path, index), "listed twice", name, "each work group once")
+        elif owner is not None and name == owner:
+            report.add(
+                (*path, index), "a work group cannot require itself", name, "another work group"
+            )
+        elif isinstance(name, str) and name not in groups:
+            hint = difflib.get_close_matches(name, list(groups), n=1)
+            report.add(
+                (*path, index),
+                "unknown work group" + (f" (did you mean {hint[0]!r}?)" if hint else ""),
+                name,
+                ", ".join(groups) or "no work groups are defined",
+            )
+
+
+def _check_start(path: tuple, plan: Any, horizon: int | None, report: Report) -> None:
+    """A plan's start month (its largest possible value) lies inside the horizon."""
+    if not isinstance(plan, Mapping) or horizon is None:
+        return
+    start = _uncertain_range(plan.get("start_month"))
+    if start and start[1] > horizon - 1:
+        report.add(
+            (*path, "plan", "start_month"),
+            "starts after the horizon",
+            as_written(start[1]),
+            f"0 to {horizon - 1}",
+        )
+
+
 def _add_pain(path: tuple, pain: Any, segments: Mapping, pain_total: dict, report) -> None:
     """Check a pain_share mapping's segment names and add its largest values to the totals."""
     if not isinstance(pain, Mapping):
@@ -182,33 +192,20 @@ def _check_operating_model(data, segments, groups, horizon, pain_total, report) 
     """Journeys, synergies, capabilities and the maturity assessment (MODEL.md §3, §8)."""
     from cxsim.schema import ASSESSMENT_DIMENSIONS
 
-    def known_groups(path: tuple, names: Any) -> None:
-        if not isinstance(names, list):
-            return
-        for index, name in enumerate(names):
-            if isinstance(name, str) and name not in groups:
-                hint = difflib.get_close_matches(name, list(groups), n=1)
-                report.add(
-                    (*path, index),
-                    "unknown work group" + (f" (did you mean {hint[0]!r}?)" if hint else ""),
-                    name,
-                    ", ".join(groups) or "no work groups are defined",
-                )
-            elif name in names[:index]:
-                report.add((*path, index), "listed twice", name, "each work group once")
-
     journeys = data.get("journeys")
     if isinstance(journeys, Mapping):
         for name, journey in journeys.items():
             if not isinstance(journey, Mapping):
                 continue
-            known_groups(("journeys", name, "groups"), journey.get("groups"))
+            _check_group_names(("journeys", name, "groups"), journey.get("groups"), groups, report)
             _add_pain(("journeys", name), journey.get("pain_share"), segments, pain_total, report)
     synergies = data.get("synergies")
     if isinstance(synergies, list):
         for index, synergy in enumerate(synergies):
             if isinstance(synergy, Mapping):
-                known_groups(("synergies", index, "groups"), synergy.get("groups"))
+                _check_group_names(
+                    ("synergies", index, "groups"), synergy.get("groups"), groups, report
+                )
 
     assessment = data.get("maturity_assessment")
     if isinstance(assessment, Mapping):
@@ -232,16 +229,7 @@ def _check_operating_model(data, segments, groups, horizon, pain_total, report) 
                     has_got=False,
                     allowed="maturity today, 0..1",
                 )
-            plan = capability.get("plan")
-            if isinstance(plan, Mapping) and horizon is not None:
-                start = _uncertain_range(plan.get("start_month"))
-                if start and start[1] > horizon - 1:
-                    report.add(
-                        ("capabilities", name, "plan", "start_month"),
-                        "starts after the horizon",
-                        as_written(start[1]),
-                        f"0 to {horizon - 1}",
-                    )
+            _check_start(("capabilities", name), capability.get("plan"), horizon, report)
 
 
 def _find_cycle(graph: Mapping[str, list[str]]) -> list[str] | None:
