@@ -216,7 +216,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from cxsim.compare import compare
+    from cxsim.comparison import compare
 
     if len(args.files) < 2:
         raise CxsimError("compare needs at least two scenario files")

@@ -1,6 +1,6 @@
 """``cxsim optimize FILE --budget AMOUNT``: the best plan to fund, from the command line.
 
-A thin shell over :func:`cxsim.optimize.optimize`.
+A thin shell over :func:`cxsim.planning.optimize`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from cxsim.arguments import non_negative_int, positive_int
 from cxsim.errors import CxsimError
-from cxsim.optimize import RISKS, optimize
+from cxsim.planning import RISKS, optimize
 from cxsim.scenario import load_scenario
 
 EXIT_OK = 0

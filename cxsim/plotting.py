@@ -258,6 +258,7 @@ def plot_assessment(scores, ax: Axes | None = None, title: str = "CX maturity as
     ax.set_xticks(angles, [label.replace("_", " ") for label in labels], fontsize="small")
     ax.set_ylim(0, 5)
     ax.set_yticks([1, 2, 3, 4, 5])
+    ax.set_rlabel_position(360 / len(labels) / 2)  # score labels between two spokes
     ax.set_title(title)
     return ax
 

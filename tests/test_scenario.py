@@ -182,11 +182,15 @@ def test_fixing_a_correlated_input_drops_its_pairs_with_a_note():
     fixed = scenario.with_overrides({"work_groups.it.cost.one_time": 3e6})
     assert fixed.segments == scenario.segments
     assert [c.between for c in fixed.correlations] == [
-        ["responses.churn_reduction", "responses.promoter_gain"]]
-    assert fixed.notes == ["correlation between work_groups.it.cost.one_time and "
-                           "work_groups.digital.cost.one_time dropped: "
-                           "work_groups.it.cost.one_time is now a fixed number"]
+        ["responses.churn_reduction", "responses.promoter_gain"]
+    ]
+    assert fixed.notes == [
+        "correlation between work_groups.it.cost.one_time and "
+        "work_groups.digital.cost.one_time dropped: "
+        "work_groups.it.cost.one_time is now a fixed number"
+    ]
     # A new distribution keeps the correlation.
-    still = scenario.with_overrides({"work_groups.it.cost.one_time": {
-        "dist": "uniform", "min": 1e6, "max": 2e6}})
+    still = scenario.with_overrides(
+        {"work_groups.it.cost.one_time": {"dist": "uniform", "min": 1e6, "max": 2e6}}
+    )
     assert len(still.correlations) == 2 and still.notes == []

@@ -19,7 +19,7 @@ import cxsim
 from cxsim.cli_optimize import main_optimize
 from cxsim.distributions import Distribution, sample, stream_id
 from cxsim.errors import CxsimError
-from cxsim.optimize import _scaled, optimize
+from cxsim.planning import _scaled, optimize
 from tests.conftest import minimal_mapping, one_segment
 
 DRAWS, SEED, HORIZON = 50, 3, 36

@@ -5,7 +5,7 @@ import pytest
 
 import cxsim
 from cxsim.cli import main
-from cxsim.compare import compare
+from cxsim.comparison import compare
 from tests.conftest import FLAGSHIP, TEST_SCENARIOS
 
 

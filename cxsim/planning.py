@@ -508,8 +508,8 @@ def optimize(
 
     Examples
     --------
-    >>> import cxsim.optimize as opt
-    >>> best = opt.optimize("scenarios/retail_bank.yaml", 20e6, draws=200)  # doctest: +SKIP
+    >>> import cxsim
+    >>> best = cxsim.optimize("scenarios/retail_bank.yaml", 20e6, draws=200)  # doctest: +SKIP
     >>> print(best.summary())  # doctest: +SKIP
     """
     if not isinstance(scenario, Scenario):
@@ -719,6 +719,10 @@ class OptimizationResult:
             label="chosen plan",
         )
         ax.axhline(0.0, color="0.3", linewidth=0.6)
+        from cxsim.plotting import money_axis
+
+        money_axis(ax.xaxis)
+        money_axis(ax.yaxis)
         ax.set(
             xlabel="expected programme spend over the horizon (undiscounted)",
             ylabel=_OBJECTIVE_LABEL[self.risk],

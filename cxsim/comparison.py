@@ -87,7 +87,10 @@ class Comparison:
         return "money"
 
     def _repr_html_(self) -> str:
-        return self.table.to_html(float_format=lambda x: f"{x:,.4g}") + self.beats.to_html()
+        parts = [self.table.to_html(float_format=lambda x: f"{x:,.4g}"), self.beats.to_html()]
+        if self.mechanisms is not None:
+            parts.append(self.mechanisms.to_html(float_format=lambda x: f"{x:.3f}"))
+        return "".join(parts)
 
 
 def compare(
