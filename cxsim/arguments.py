@@ -1,8 +1,11 @@
-"""Argument types shared by the command-line subcommands (argparse ``type=`` callables)."""
+"""What the command-line subcommands share: exit codes and argparse ``type=`` callables."""
 
 from __future__ import annotations
 
 import argparse
+
+# 0 success, 1 invalid input (the problems on stderr), 2 usage error (argparse's own code).
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 
 def whole_number(minimum: int):

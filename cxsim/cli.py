@@ -10,12 +10,16 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from cxsim.arguments import non_negative_int, positive_int
+from cxsim.arguments import (
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_USAGE,
+    non_negative_int,
+    positive_int,
+)
 from cxsim.cli_calibrate import add_calibrate
 from cxsim.cli_optimize import add_optimize
 from cxsim.errors import CxsimError, Problem, ScenarioError
-
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 
 class _Parser(argparse.ArgumentParser):

@@ -14,12 +14,10 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from cxsim.arguments import non_negative_int
+from cxsim.arguments import EXIT_OK, non_negative_int
 from cxsim.errors import CalibrationError, CxsimError
 
 __all__ = ["add_calibrate", "main_calibrate"]
-
-EXIT_OK = 0
 
 
 def add_calibrate(sub) -> None:

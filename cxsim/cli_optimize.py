@@ -11,12 +11,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from cxsim.arguments import non_negative_int, positive_int
+from cxsim.arguments import EXIT_OK, non_negative_int, positive_int
 from cxsim.errors import CxsimError
 from cxsim.planning import RISKS, optimize
 from cxsim.scenario import load_scenario
-
-EXIT_OK = 0
 
 
 def add_optimize(sub) -> None:
