@@ -34,7 +34,7 @@ def clv_constant(margin, churn, v):
     Examples
     --------
     >>> round(clv_constant(10.0, 0.02, 1.08 ** (-1 / 12)), 4)
-    379.6093
+    378.3002
     """
     return margin * v / (1.0 - (1.0 - churn) * v)
 
