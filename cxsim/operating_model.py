@@ -101,10 +101,6 @@ class OperatingArrays:
     journeys: list[tuple[list[int], np.ndarray]]  # group indices, pain (draw, S)
     synergies: list[tuple[list[int], np.ndarray]]  # group indices, bonus (draw,)
 
-    @property
-    def modelled(self) -> bool:
-        return bool(self.names)
-
 
 def build_operating(
     scenario, values: dict[str, np.ndarray], segments: list[str], groups: list[str], n: int

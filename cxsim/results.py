@@ -33,16 +33,6 @@ SUMMED = {
     "acquisition_cost",
     "profit",
 }
-# Metrics that are rates per customer, averaged over the customers at the start of the month.
-PER_CUSTOMER = {
-    "churn",
-    "retention_12m",
-    "share_of_wallet",
-    "promoters",
-    "detractors",
-    "contacts_per_customer",
-    "clv",
-}
 MAX_FRAME_ROWS = 20_000_000
 QUANTILES = {"p5": 0.05, "p50": 0.5, "p95": 0.95}
 
@@ -306,23 +296,6 @@ class SimulationResult:
             return gap[:, self._segment_index(segment)]
         weights = self.metrics["customers"][0]
         return self._ratio((gap * weights).sum(axis=1), weights.sum(axis=1))
-
-    def mechanism_table(self) -> pd.DataFrame:
-        """Operating-model mechanisms over the horizon (draw means): targeting quality,
-        execution capacity, promise gap and acquisition lift — mean and extreme month."""
-        rows = {
-            "targeting quality": self.mechanisms["targeting_quality"],
-            "execution capacity": self.mechanisms["execution_capacity"],
-            "promise gap": self.promise_gap(),
-            "acquisition lift": self.acquisition_factor - 1.0,
-        }
-        return pd.DataFrame(
-            {
-                "mean over horizon": {k: float(v.mean()) for k, v in rows.items()},
-                "first year": {k: float(v[:, :12].mean()) for k, v in rows.items()},
-                "peak": {k: float(v.mean(axis=0).max()) for k, v in rows.items()},
-            }
-        )
 
     # ----------------------------------------------------------------- tables
     @property

@@ -381,7 +381,7 @@ def _delta_se(fits: dict[str, _Fit], x, stats_, w0) -> dict[str, np.ndarray]:
 
 def _auc(score: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float:
     """Area under the ROC curve from grouped data (ties count one half)."""
-    uniq, inv = np.unique(np.round(score, 12), return_inverse=True)
+    _, inv = np.unique(np.round(score, 12), return_inverse=True)
     p, n = np.bincount(inv, pos), np.bincount(inv, neg)
     below = np.cumsum(n) - n
     return float((p * (below + n / 2)).sum() / (p.sum() * n.sum()))
