@@ -86,38 +86,35 @@ def leading_indicators(
     return p.target[:, :, None] * fraction
 
 
-def programme_cost(p: Params, groups_on: np.ndarray | None = None) -> np.ndarray:
-    """Cost per group and month, (draw, G, H); groups switched off cost nothing."""
-    months = np.arange(p.horizon)
-    cost = np.zeros((p.draws, len(p.groups), p.horizon))
-    for g in range(len(p.groups)):
-        if groups_on is None or groups_on[g]:
-            cost[:, g] = monthly_cost(
-                months,
-                p.plan_start[:, g],
-                p.plan_ramp[:, g],
-                p.cost_one_time[:, g],
-                p.cost_monthly[:, g],
+def _item_costs(
+    horizon: int, start, ramp_months, one_time, monthly, on: np.ndarray | None
+) -> np.ndarray:
+    """Monthly cost of each item (work group or capability), (draw, items, H); items switched
+    off cost nothing."""
+    months = np.arange(horizon)
+    cost = np.zeros((start.shape[0], start.shape[1], horizon))
+    for k in range(start.shape[1]):
+        if on is None or on[k]:
+            cost[:, k] = monthly_cost(
+                months, start[:, k], ramp_months[:, k], one_time[:, k], monthly[:, k]
             )
     return cost
+
+
+def programme_cost(p: Params, groups_on: np.ndarray | None = None) -> np.ndarray:
+    """Cost per group and month, (draw, G, H); groups switched off cost nothing."""
+    return _item_costs(
+        p.horizon, p.plan_start, p.plan_ramp, p.cost_one_time, p.cost_monthly, groups_on
+    )
 
 
 def capability_cost(p: Params, on: np.ndarray | None = None) -> np.ndarray:
     """Cost per capability and month, (draw, N, H); a capability without a plan costs its
     monthly cost from month 0; one switched off costs nothing."""
-    months = np.arange(p.horizon)
     ops = p.ops
-    cost = np.zeros((p.draws, len(ops.names), p.horizon))
-    for c in range(len(ops.names)):
-        if on is None or on[c]:
-            cost[:, c] = monthly_cost(
-                months,
-                ops.start[:, c],
-                ops.ramp_months[:, c],
-                ops.cost_one_time[:, c],
-                ops.cost_monthly[:, c],
-            )
-    return cost
+    return _item_costs(
+        p.horizon, ops.start, ops.ramp_months, ops.cost_one_time, ops.cost_monthly, on
+    )
 
 
 def run(
@@ -142,7 +139,9 @@ def run(
         others off; NPS still moves with promoters and detractors).
     out : dict of ndarray, optional
         Preallocated views of the full result to write into: the stored metrics
-        (arm, draw, S, H) and ``leading``, ``closure``, ``perceived``, ``group_cost``.
+        (arm, draw, S, H) and the series ``leading``, ``closure``, ``perceived``,
+        ``group_cost``, ``maturity``, ``capability_cost``, ``acquisition_factor`` and the
+        mechanisms (see ``cxsim.montecarlo.simulate``).
     """
     out = out if out is not None else {}
     ops = p.ops
@@ -178,10 +177,7 @@ def run(
     uplift = None
     if raised is not None and "acquisition" in levers:
         uplift = 1.0 + ops.acquisition_uplift[:, None] * raised
-    factor = _into(
-        out.get("acquisition_factor"),
-        uplift if uplift is not None else np.ones((p.draws, p.horizon)),
-    )
+    factor = _into(out.get("acquisition_factor"), ones if uplift is None else uplift)
     metrics = _customer_months(
         p,
         x,
