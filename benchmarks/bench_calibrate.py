@@ -12,7 +12,7 @@ import argparse
 import time
 
 from cxsim.calibrate.voc import fit_voc
-from cxsim.voc_truth import SegmentTruth, simulate_voc
+from cxsim.datasets.voc_truth import SegmentTruth, simulate_voc
 
 GROUPS = ["billing", "support", "product", "it", "logistics", "sales"]
 #: Fader & Hardie (2007), "How to project customer retention", Table 1: High End customers.

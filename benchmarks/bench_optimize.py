@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import cxsim
-from cxsim.planning import optimize
+from cxsim.analysis.planning import optimize
 
 ROOT = Path(__file__).resolve().parent.parent
 

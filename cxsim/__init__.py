@@ -12,18 +12,62 @@ The public API::
 
 What-if and decisions: ``cxsim.compare``, ``cxsim.tornado``, ``cxsim.breakeven``,
 ``cxsim.waterfall_by_lever`` / ``waterfall_by_group``, ``cxsim.optimize``. Calibration
-against data: :mod:`cxsim.calibrate`.
+against data: ``cxsim.calibrate``; plots: ``cxsim.plotting``; shipped data:
+``cxsim.datasets``.
+
+Names and submodules load on first use (PEP 562), so ``import cxsim`` stays cheap and
+``cxsim.plotting`` never imports matplotlib until a plot is drawn.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from cxsim._version import __version__
-from cxsim.attribution import waterfall_by_group, waterfall_by_lever
-from cxsim.comparison import Comparison, compare
 from cxsim.errors import CalibrationError, CxsimError, ScenarioError
-from cxsim.montecarlo import simulate
-from cxsim.planning import OptimizationResult, optimize
-from cxsim.results import SimulationResult, Summary
-from cxsim.scenario import Scenario, load_scenario
-from cxsim.sensitivity import BreakEven, breakeven, tornado
+
+if TYPE_CHECKING:  # what the lazy names resolve to, for type checkers and IDEs
+    from cxsim.analysis.attribution import waterfall_by_group, waterfall_by_lever
+    from cxsim.analysis.comparison import Comparison, compare
+    from cxsim.analysis.planning import OptimizationResult, optimize
+    from cxsim.analysis.sensitivity import BreakEven, breakeven, tornado
+    from cxsim.montecarlo import simulate
+    from cxsim.outputs.result import SimulationResult, Summary
+    from cxsim.scenario import Scenario, load_scenario
+
+# Public name -> module that defines it.
+_NAMES = {
+    "BreakEven": "cxsim.analysis.sensitivity",
+    "Comparison": "cxsim.analysis.comparison",
+    "OptimizationResult": "cxsim.analysis.planning",
+    "Scenario": "cxsim.scenario",
+    "SimulationResult": "cxsim.outputs.result",
+    "Summary": "cxsim.outputs.result",
+    "breakeven": "cxsim.analysis.sensitivity",
+    "compare": "cxsim.analysis.comparison",
+    "load_scenario": "cxsim.scenario",
+    "optimize": "cxsim.analysis.planning",
+    "simulate": "cxsim.montecarlo",
+    "tornado": "cxsim.analysis.sensitivity",
+    "waterfall_by_group": "cxsim.analysis.attribution",
+    "waterfall_by_lever": "cxsim.analysis.attribution",
+}
+# Short submodule names reachable as attributes: ``cxsim.plotting.plot_cash_flow``.
+_SUBMODULES = {
+    "analysis": "cxsim.analysis",
+    "calibrate": "cxsim.calibrate",
+    "cli": "cxsim.cli",
+    "datasets": "cxsim.datasets",
+    "excel": "cxsim.outputs.excel",
+    "model": "cxsim.model",
+    "montecarlo": "cxsim.montecarlo",
+    "outputs": "cxsim.outputs",
+    "plotting": "cxsim.outputs.plotting",
+    "report": "cxsim.outputs.report",
+    "scenario": "cxsim.scenario",
+    "uncertainty": "cxsim.uncertainty",
+}
 
 __all__ = [
     "__version__",
@@ -45,3 +89,18 @@ __all__ = [
     "waterfall_by_group",
     "waterfall_by_lever",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _NAMES:
+        value = getattr(importlib.import_module(_NAMES[name]), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(_SUBMODULES[name])
+    else:
+        raise AttributeError(f"module 'cxsim' has no attribute {name!r}")
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_NAMES, *_SUBMODULES})

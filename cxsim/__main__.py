@@ -1,5 +1,5 @@
 """``python -m cxsim``: the same as the ``cxsim`` command."""
 
-from cxsim.cli import entry
+from cxsim.cli.main import entry
 
 entry()

@@ -1,6 +1,6 @@
 """Monte Carlo driver: draws in chunks, programme and baseline on the same draws.
 
-Draw ``i`` depends only on the seed and ``i`` (see :mod:`cxsim.sampling`), so a run
+Draw ``i`` depends only on the seed and ``i`` (see :mod:`cxsim.uncertainty.sampling`), so a run
 gives identical numbers however it is chunked, and its first ``n`` draws equal an
 ``n``-draw run. Chunks bound the working memory of the engine.
 """
@@ -13,12 +13,12 @@ from collections.abc import Collection, Mapping
 
 import numpy as np
 
-from cxsim.engine import LEVERS, STORED_METRICS, ChunkOutput, run
 from cxsim.errors import CxsimError
-from cxsim.params import build_params
-from cxsim.results import SimulationResult
-from cxsim.sampling import draw_inputs, new_seed
+from cxsim.model.engine import LEVERS, STORED_METRICS, ChunkOutput, run
+from cxsim.model.params import build_params
+from cxsim.outputs.result import SimulationResult
 from cxsim.scenario import Scenario, load_scenario
+from cxsim.uncertainty.sampling import draw_inputs, new_seed
 
 # Cells of (arm, class, draw) customer state per chunk: small enough that the monthly
 # loop works in cache, large enough that numpy's per-call overhead is amortised
@@ -146,7 +146,7 @@ def simulate(
 
 def modelled_capabilities(scenario: Scenario) -> list[str]:
     """Capabilities the engine models: those listed, or all six with a maturity assessment."""
-    from cxsim.schema import CAPABILITIES
+    from cxsim.scenario.schema import CAPABILITIES
 
     assessed = scenario.model.maturity_assessment is not None
     return [c for c in CAPABILITIES if c in scenario.model.capabilities or assessed]

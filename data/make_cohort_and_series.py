@@ -42,6 +42,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+# The package carries the data it loads (cxsim.datasets reads it with importlib.resources).
+SHIPPED = Path(__file__).resolve().parent.parent / "cxsim" / "datasets" / "data"
 SEED = 2024
 SBG_ALPHA, SBG_BETA = 0.8, 5.0
 COHORTS = range(2015, 2022)
@@ -94,8 +96,8 @@ def indicator_series(rng: np.random.Generator) -> pd.DataFrame:
 
 
 def main(seed: int = SEED, out_dir: str | Path | None = None) -> tuple[Path, Path]:
-    """Write both files (to this script's folder by default) and return their paths."""
-    out = Path(out_dir) if out_dir is not None else Path(__file__).resolve().parent
+    """Write both files (into the package's shipped data by default) and return their paths."""
+    out = Path(out_dir) if out_dir is not None else SHIPPED
     out.mkdir(parents=True, exist_ok=True)
     cohort_rng, series_rng = (
         np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2)

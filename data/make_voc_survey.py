@@ -19,14 +19,16 @@ SEED = 2024
 RESPONDENTS = 24_000
 HERE = Path(__file__).resolve().parent
 FLAGSHIP = HERE.parent / "scenarios" / "retail_bank.yaml"
+# The package carries the data it loads (cxsim.datasets reads it with importlib.resources).
+SHIPPED = HERE.parent / "cxsim" / "datasets" / "data"
 
 
 def main(seed: int = SEED, n: int = RESPONDENTS, out_dir: str | Path | None = None) -> Path:
-    """Write ``voc_survey.csv`` (to this script's folder by default) and return its path."""
+    """Write ``voc_survey.csv`` (into the package's shipped data by default) and return its path."""
     from cxsim.datasets import make_voc_survey
     from cxsim.scenario import load_scenario
 
-    out = Path(out_dir) if out_dir is not None else HERE
+    out = Path(out_dir) if out_dir is not None else SHIPPED
     out.mkdir(parents=True, exist_ok=True)
     survey = make_voc_survey(load_scenario(FLAGSHIP), n=n, seed=seed)
     path = out / "voc_survey.csv"

@@ -3,7 +3,7 @@
 import pytest
 
 import cxsim
-from cxsim.attribution import shapley, waterfall_by_group, waterfall_by_lever
+from cxsim.analysis.attribution import shapley, waterfall_by_group, waterfall_by_lever
 from tests.conftest import TEST_SCENARIOS
 
 

@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from cxsim.calibrate._output import file_sha256
+from cxsim.calibrate.files import file_sha256
 from cxsim.calibrate.lag import LagResult, fit_lag, perceived_closure
 from cxsim.errors import CalibrationError
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[1] / "cxsim" / "datasets" / "data"
 MONTHS = np.arange(60)
 
 

@@ -11,11 +11,11 @@ import pytest
 import yaml
 from scipy.special import betaln
 
-from cxsim.calibrate._output import file_sha256, frame_sha256
+from cxsim.calibrate.files import file_sha256, frame_sha256
 from cxsim.calibrate.retention import SBGResult, cohorts_from_frame, fit_sbg
 from cxsim.errors import CalibrationError
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[1] / "cxsim" / "datasets" / "data"
 
 # Fader, P. S. and Hardie, B. G. S. (2007). How to project customer retention. Journal of
 # Interactive Marketing 21(1), 76-90. Table 1: customers still active out of 1,000 per cohort,

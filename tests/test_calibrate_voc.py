@@ -14,8 +14,13 @@ from scipy.special import expit
 
 from cxsim.calibrate.voc import _fit_logit, counterfactual, fit_voc
 from cxsim.calibrate.voc_result import _yaml_shares
+from cxsim.datasets.voc_truth import (
+    SegmentTruth,
+    expected_estimates,
+    pattern_distribution,
+    simulate_voc,
+)
 from cxsim.errors import CalibrationError
-from cxsim.voc_truth import SegmentTruth, expected_estimates, pattern_distribution, simulate_voc
 
 GROUPS = ["billing", "support", "product", "it", "logistics"]
 SPEND = {"spend_before": "spend_before", "spend_after": "spend_after"}

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
-from cxsim.calibrate._output import file_sha256
-from cxsim.distributions import parse_distribution
+from cxsim.calibrate.files import file_sha256
 from cxsim.errors import ScenarioError
 from cxsim.scenario import load_scenario
+from cxsim.uncertainty.distributions import parse_distribution
 from tests.conftest import FLAGSHIP, ROOT, SCENARIOS
 
 CALIBRATED = SCENARIOS / "retail_bank_calibrated.yaml"
@@ -115,8 +115,8 @@ def test_calibration_files_match_the_shipped_data(name):
     """Each file was fitted to the data file now shipped (else rerun data/README.md's commands)."""
     record_name, data = FILES[name]
     record = yaml.safe_load((CALIBRATION / name).read_text())["provenance"][record_name]
-    assert record["data_file"] == f"data/{data}"
-    assert record["data_sha256"] == file_sha256(ROOT / "data" / data)
+    assert record["data_file"] == f"cxsim/datasets/data/{data}"
+    assert record["data_sha256"] == file_sha256(ROOT / "cxsim" / "datasets" / "data" / data)
 
 
 def _scenario_with(tmp_path: Path, fragment_text: str) -> Path:

@@ -9,11 +9,11 @@ import pytest
 import yaml
 
 from cxsim.cli import main
-from cxsim.cli_calibrate import main_calibrate
+from cxsim.cli.calibrate import main_calibrate
 from cxsim.scenario import load_scenario
 from tests.conftest import FLAGSHIP, ROOT
 
-DATA = ROOT / "data"
+DATA = ROOT / "cxsim" / "datasets" / "data"
 COHORTS = DATA / "cohort_retention.csv"
 SERIES = DATA / "indicator_series.csv"
 SURVEY = DATA / "voc_survey.csv"

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import cxsim
+from cxsim.analysis.comparison import compare
 from cxsim.cli import main
-from cxsim.comparison import compare
 from tests.conftest import FLAGSHIP, TEST_SCENARIOS
 
 

@@ -5,7 +5,7 @@ import pytest
 from scipy.special import betaln
 
 import cxsim
-from cxsim.customers import beta_classes, monthly_from_period, starting_mix, survival
+from cxsim.model.customers import beta_classes, monthly_from_period, starting_mix, survival
 from tests.conftest import one_segment
 
 

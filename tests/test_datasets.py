@@ -11,11 +11,11 @@ import pytest
 from cxsim import datasets
 from cxsim.calibrate.voc import fit_voc
 from cxsim.datasets import make_voc_survey, voc_truth_of
+from cxsim.datasets.voc_truth import expected_estimates
 from cxsim.errors import CxsimError
 from cxsim.montecarlo import simulate
 from cxsim.scenario import load_scenario
-from cxsim.voc_truth import expected_estimates
-from tests.conftest import FLAGSHIP
+from tests.conftest import FLAGSHIP, ROOT
 
 GROUPS = ["it", "digital", "support", "billing", "onboarding", "lending", "branch"]
 COLUMNS = [
@@ -172,10 +172,25 @@ def test_shipped_survey_is_the_flagship_survey(bank):
         assert shipped[column].mean() == pytest.approx(fresh[column].mean(), rel=1e-3)
 
 
-def test_missing_data_folder_is_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(datasets, "DATA_DIR", tmp_path / "missing")
-    with pytest.raises(CxsimError, match="data folder .* is missing"):
-        datasets.load_voc_survey()
-    monkeypatch.setattr(datasets, "DATA_DIR", tmp_path)
-    with pytest.raises(CxsimError, match="no data file 'cohort_retention.csv'"):
-        datasets.load_cohort_retention()
+def test_an_unknown_data_file_is_a_clear_error():
+    with pytest.raises(CxsimError, match="no shipped data file 'nope.csv' .*voc_survey.csv"):
+        datasets.data_path("nope.csv")
+
+
+@pytest.mark.slow
+def test_the_data_travels_inside_the_wheel(tmp_path):
+    """A plain ``pip install`` (a wheel) carries the data files the loaders read."""
+    import subprocess
+    import sys
+    import zipfile
+
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("cxsim-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for name in datasets.shipped_files():
+        assert f"cxsim/datasets/data/{name}" in names
+    assert "cxsim/py.typed" in names

@@ -1,4 +1,4 @@
-"""Tests for cxsim.distributions: parsing, inverse CDFs, counter-based draws, copulas."""
+"""Distributions: parsing, inverse CDFs, counter-based draws, copulas."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from scipy import stats
 from scipy.special import ndtr, ndtri
 
-import cxsim.distributions as dmod
-from cxsim.distributions import (
+import cxsim.uncertainty.distributions as dmod
+from cxsim.uncertainty.distributions import (
     KINDS,
     Distribution,
     check_correlation,

@@ -5,14 +5,16 @@ import re
 import pytest
 from pydantic import BaseModel
 
-from cxsim import schema
+from cxsim.scenario import schema
 from tests.conftest import ROOT
 
 FORMAT = (ROOT / "docs" / "scenario-format.md").read_text()
 MODELS = [
     obj
     for obj in vars(schema).values()
-    if isinstance(obj, type) and issubclass(obj, BaseModel) and obj.__module__ == "cxsim.schema"
+    if isinstance(obj, type)
+    and issubclass(obj, BaseModel)
+    and obj.__module__ == "cxsim.scenario.schema"
 ]
 
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import cxsim
-from cxsim.engine import SEGMENT_METRICS
-from cxsim.leading import ramp
+from cxsim.model.engine import SEGMENT_METRICS
+from cxsim.model.leading import ramp
 from tests.conftest import FLAGSHIP
 
 

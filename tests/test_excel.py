@@ -12,7 +12,7 @@ import pytest
 
 import cxsim
 from cxsim.errors import CxsimError
-from cxsim.excel import MONEY, SHEETS, write_workbook
+from cxsim.outputs.excel import MONEY, SHEETS, write_workbook
 from tests.conftest import TEST_SCENARIOS
 
 MINIMAL = TEST_SCENARIOS / "minimal.yaml"

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import cxsim
-from cxsim.finance import clv_constant, irr, monthly_discount, payback_month, present_value
+from cxsim.model.finance import clv_constant, irr, monthly_discount, payback_month, present_value
 from tests.conftest import one_segment
 
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import cxsim
-from cxsim.operating_model import assessment_levels, delivery_factor
-from cxsim.schema import ASSESSMENT_DIMENSIONS
+from cxsim.model.operating_model import assessment_levels, delivery_factor
+from cxsim.scenario.schema import ASSESSMENT_DIMENSIONS
 from tests.conftest import SCENARIOS
 
 

@@ -16,10 +16,10 @@ import pytest
 import yaml
 
 import cxsim
-from cxsim.cli_optimize import main_optimize
-from cxsim.distributions import Distribution, sample, stream_id
+from cxsim.analysis.planning import _scaled, optimize
+from cxsim.cli.optimize import main_optimize
 from cxsim.errors import CxsimError
-from cxsim.planning import _scaled, optimize
+from cxsim.uncertainty.distributions import Distribution, sample, stream_id
 from tests.conftest import minimal_mapping, one_segment
 
 DRAWS, SEED, HORIZON = 50, 3, 36

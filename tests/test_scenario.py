@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 import cxsim
-from cxsim.distributions import Distribution
+from cxsim.uncertainty.distributions import Distribution
 from tests.conftest import ROOT, SCENARIOS, TEST_SCENARIOS
 
 BAD = sorted((TEST_SCENARIOS / "bad").glob("*.yaml"))

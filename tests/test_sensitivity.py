@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import cxsim
-from cxsim.sensitivity import breakeven, tornado
+from cxsim.analysis.sensitivity import breakeven, tornado
 from tests.conftest import one_segment
 
 H = 36
@@ -91,7 +91,7 @@ def test_breakeven_with_uncertain_others_uses_the_mean_over_draws():
     # With the monthly cost uncertain, expected NPV is linear in the mean sampled cost.
     scenario = contact_case(0.3, 8.0, uniform(10000, 30000))
     result = breakeven(scenario, "responses.avoidable_contacts", draws=400, seed=3)
-    from cxsim.sampling import draw_inputs
+    from cxsim.uncertainty.sampling import draw_inputs
 
     mean_cost = draw_inputs(scenario, 3, 0, 400)["work_groups.support.cost.monthly"].mean()
     exact = mean_cost * ANNUITY_COST / (10000 * 0.5 * 8.0 * ANNUITY_SAVING)

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, signal
 
-from cxsim.calibrate._output import frame_sha256, provenance, write_calibration
+from cxsim.calibrate.files import frame_sha256, provenance, write_calibration
 from cxsim.errors import CalibrationError
 
 __all__ = ["LagResult", "fit_lag", "perceived_closure"]

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from cxsim.calibrate._output import frame_sha256, provenance, write_calibration
+from cxsim.calibrate.files import frame_sha256, provenance, write_calibration
 from cxsim.errors import CalibrationError
 
 __all__ = ["SBGResult", "cohorts_from_frame", "fit_sbg"]

@@ -40,7 +40,7 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit, log_expit
 
-from cxsim.calibrate._output import frame_sha256
+from cxsim.calibrate.files import frame_sha256
 from cxsim.calibrate.voc_result import VocResult
 from cxsim.errors import CalibrationError
 
@@ -604,7 +604,7 @@ def fit_voc(
 
     Examples
     --------
-    >>> from cxsim.voc_truth import SegmentTruth, simulate_voc
+    >>> from cxsim.datasets.voc_truth import SegmentTruth, simulate_voc
     >>> t = SegmentTruth(weight=1, churn_12m=0.2, gap_prevalence={"billing": 0.3, "it": 0.2},
     ...                  churn_reduction=0.3, pain_share={"billing": 0.6, "it": 0.4},
     ...                  promoters=0.3, detractors=0.3, promoter_gain=0.1,

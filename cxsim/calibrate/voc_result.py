@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cxsim.calibrate._output import provenance, write_calibration
+from cxsim.calibrate.files import provenance, write_calibration
 
 if TYPE_CHECKING:
     from cxsim.calibrate.voc import _Segment

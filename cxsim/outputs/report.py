@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from cxsim.errors import CxsimError
-from cxsim.results import SimulationResult, format_value
+from cxsim.outputs.result import SimulationResult, format_value
 
 HORIZON_UNITS = {
     "customers": "count",
@@ -158,7 +158,7 @@ def write_plots(
 
     ``sensitivity`` (a tornado table) and ``waterfall`` (a lever waterfall) add their charts.
     """
-    from cxsim import plotting
+    from cxsim.outputs import plotting
 
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():

@@ -12,7 +12,7 @@ import numpy as np
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from cxsim.results import SimulationResult
+    from cxsim.outputs.result import SimulationResult
 
 PROGRAMME_COLOUR = "#1f77b4"
 BASELINE_COLOUR = "#7f7f7f"
@@ -199,7 +199,7 @@ def plot_npv_histogram(result: SimulationResult, ax: Axes | None = None, bins: i
 
 
 def plot_tornado(table, ax: Axes | None = None, top: int = 12) -> Axes:
-    """Tornado of :func:`cxsim.sensitivity.tornado`: NPV at each input's p10 and p90."""
+    """Tornado of :func:`cxsim.analysis.sensitivity.tornado`: NPV at each input's p10 and p90."""
     ax = _axes(ax, (10, 5))
     rows = table.head(top).iloc[::-1]
     base = float(rows["base"].iloc[0])
@@ -222,7 +222,7 @@ def plot_tornado(table, ax: Axes | None = None, top: int = 12) -> Axes:
 
 
 def plot_waterfall(table, ax: Axes | None = None, title: str = "Where the NPV comes from") -> Axes:
-    """Waterfall of :mod:`cxsim.attribution`: bars step from 0 to the NPV (the last row)."""
+    """Waterfall of :mod:`cxsim.analysis.attribution`: bars step from 0 to the NPV (last row)."""
     ax = _axes(ax, (9, 5))
     parts = table.iloc[:-1]
     total = float(table["value"].iloc[-1])

@@ -16,7 +16,7 @@ import pandas as pd
 
 from cxsim.errors import CxsimError
 from cxsim.montecarlo import simulate
-from cxsim.results import SUMMARY_ROWS, SimulationResult, format_value
+from cxsim.outputs.result import SUMMARY_ROWS, SimulationResult, format_value
 from cxsim.scenario import Scenario
 
 COMPARED = (

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cxsim.customers import beta_classes, monthly_from_period, starting_mix
-from cxsim.finance import monthly_discount
-from cxsim.operating_model import OperatingArrays, build_operating
+from cxsim.model.customers import beta_classes, monthly_from_period, starting_mix
+from cxsim.model.finance import monthly_discount
+from cxsim.model.operating_model import OperatingArrays, build_operating
 from cxsim.scenario import Scenario, topological_order
 
 SEGMENT_FIELDS = (
@@ -75,7 +75,7 @@ class Params:
 
 
 def build_params(scenario: Scenario, values: dict[str, np.ndarray]) -> Params:
-    """Assemble engine arrays from sampled inputs (see :func:`cxsim.sampling.draw_inputs`)."""
+    """Engine arrays from sampled inputs (:func:`cxsim.uncertainty.sampling.draw_inputs`)."""
     segments = list(scenario.segments)
     groups = list(scenario.work_groups)
     n = len(next(iter(values.values())))

@@ -2,7 +2,7 @@
 
 The pipeline is visible: read YAML (``yaml.safe_load`` semantics, duplicate keys
 rejected) → merge ``include:`` files (later keys win, each value remembers its file)
-→ validate against :mod:`cxsim.schema` and the cross-field rules below → ``Scenario``.
+→ validate against :mod:`cxsim.scenario.schema` and the cross-field rules below → ``Scenario``.
 Every problem is collected and reported at once as
 ``FILE: dotted.field.path: message (got X; allowed Y)``.
 """
@@ -20,11 +20,11 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from cxsim.checks import cross_check, topological_order
-from cxsim.distributions import Distribution
 from cxsim.errors import Problem, ScenarioError
-from cxsim.loading import display, load_merged, record_origins
-from cxsim.schema import RESPONSE_KEYS, ScenarioModel, Segment
+from cxsim.scenario.checks import cross_check, topological_order
+from cxsim.scenario.loading import display, load_merged, record_origins
+from cxsim.scenario.schema import RESPONSE_KEYS, ScenarioModel, Segment
+from cxsim.uncertainty.distributions import Distribution
 
 INLINE = "<mapping>"
 
@@ -395,7 +395,7 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
 
 
 def _check_correlations(model: ScenarioModel, report: _Problems) -> None:
-    from cxsim.distributions import check_correlation
+    from cxsim.uncertainty.distributions import check_correlation
 
     if not model.correlations:
         return

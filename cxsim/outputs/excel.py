@@ -1,6 +1,6 @@
 """The business case as an Excel workbook for a finance partner.
 
-One sheet per view of a :class:`~cxsim.results.SimulationResult`: the summary, every
+One sheet per view of a :class:`~cxsim.outputs.result.SimulationResult`: the summary, every
 assumption, the yearly cash flow, the yearly lagging indicators and, when given, a
 sensitivity table and extra tables. Figures are written as numbers carrying Excel
 number formats, so the partner can compute with them; an undefined figure (an IRR
@@ -24,11 +24,11 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from cxsim.distributions import Distribution
 from cxsim.errors import CxsimError
+from cxsim.uncertainty.distributions import Distribution
 
 if TYPE_CHECKING:
-    from cxsim.results import SimulationResult
+    from cxsim.outputs.result import SimulationResult
 
 MONEY = "#,##0;[Red]-#,##0"
 PERCENT = "0.0%"
@@ -127,7 +127,7 @@ def write_workbook(
     Examples
     --------
     >>> import cxsim, tempfile, pathlib
-    >>> from cxsim.excel import write_workbook
+    >>> from cxsim.outputs.excel import write_workbook
     >>> result = cxsim.simulate("tests/scenarios/minimal.yaml", draws=20, seed=1)
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     written = write_workbook(result, pathlib.Path(folder) / "case.xlsx")

@@ -18,7 +18,11 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-from cxsim.distributions import Distribution, is_distribution_mapping, parse_distribution
+from cxsim.uncertainty.distributions import (
+    Distribution,
+    is_distribution_mapping,
+    parse_distribution,
+)
 
 Value = float | Distribution
 

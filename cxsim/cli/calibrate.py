@@ -14,7 +14,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from cxsim.arguments import EXIT_OK, non_negative_int
+from cxsim.cli.arguments import EXIT_OK, non_negative_int
 from cxsim.errors import CalibrationError, CxsimError
 
 __all__ = ["add_calibrate", "main_calibrate"]
@@ -251,8 +251,8 @@ def _cmd_voc(args: argparse.Namespace) -> int:
 
 
 def _wallet_from(path: Path) -> dict[str, float]:
-    from cxsim.distributions import Distribution
     from cxsim.scenario import load_scenario
+    from cxsim.uncertainty.distributions import Distribution
 
     scenario = load_scenario(path)
     return {
@@ -291,6 +291,6 @@ def main_calibrate(argv: Sequence[str] | None = None) -> int:
     ...                 "--out", "calibration/retention.yaml"])  # doctest: +SKIP
     0
     """
-    from cxsim.cli import run_alone
+    from cxsim.cli.main import run_alone
 
     return run_alone(add_calibrate, "calibrate", argv)

@@ -39,8 +39,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cxsim.leading import ramp
-from cxsim.schema import ASSESSMENT_DIMENSIONS, CAPABILITIES  # noqa: F401 - doctest
+from cxsim.model.leading import ramp
+from cxsim.scenario.schema import ASSESSMENT_DIMENSIONS, CAPABILITIES  # noqa: F401 - doctest
 
 TARGETING = ("customer_voice", "customer_intelligence")
 EXECUTION = ("customer_centricity", "internal_branding", "improvement")

@@ -12,7 +12,7 @@ import difflib
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from cxsim.schema import _to_value, as_written, value_range
+from cxsim.scenario.schema import _to_value, as_written, value_range
 
 
 class Report(Protocol):
@@ -190,7 +190,7 @@ def _add_pain(path: tuple, pain: Any, segments: Mapping, pain_total: dict, repor
 
 def _check_operating_model(data, segments, groups, horizon, pain_total, report) -> None:
     """Journeys, synergies, capabilities and the maturity assessment (MODEL.md §3, §8)."""
-    from cxsim.schema import ASSESSMENT_DIMENSIONS
+    from cxsim.scenario.schema import ASSESSMENT_DIMENSIONS
 
     journeys = data.get("journeys")
     if isinstance(journeys, Mapping):

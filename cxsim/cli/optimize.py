@@ -1,6 +1,6 @@
 """``cxsim optimize FILE --budget AMOUNT``: the best plan to fund, from the command line.
 
-A thin shell over :func:`cxsim.planning.optimize`.
+A thin shell over :func:`cxsim.analysis.planning.optimize`.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from cxsim.arguments import EXIT_OK, non_negative_int, positive_int
+from cxsim.analysis.planning import RISKS, optimize
+from cxsim.cli.arguments import EXIT_OK, non_negative_int, positive_int
 from cxsim.errors import CxsimError
-from cxsim.planning import RISKS, optimize
 from cxsim.scenario import load_scenario
 
 
@@ -89,7 +89,7 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
         result.to_yaml(out)
         print(f"\nWrote {out}")
     if args.frontier is not None:
-        from cxsim.report import save_figure
+        from cxsim.outputs.report import save_figure
 
         save_figure(result.plot_frontier(), args.frontier)
         print(f"Wrote {args.frontier}")
@@ -104,6 +104,6 @@ def main_optimize(argv: Sequence[str] | None = None) -> int:
     >>> main_optimize(["scenarios/retail_bank.yaml", "--budget", "20M"])  # doctest: +SKIP
     0
     """
-    from cxsim.cli import run_alone
+    from cxsim.cli.main import run_alone
 
     return run_alone(add_optimize, "optimize", argv)

@@ -34,8 +34,8 @@ from math import factorial
 import numpy as np
 import pandas as pd
 
-from cxsim.engine import LEVERS
-from cxsim.finance import discount_factors
+from cxsim.model.engine import LEVERS
+from cxsim.model.finance import discount_factors
 from cxsim.montecarlo import simulate
 from cxsim.scenario import Scenario
 

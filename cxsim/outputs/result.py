@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from cxsim.engine import ARMS, LEVERS, SEGMENT_METRICS, responses
 from cxsim.errors import CxsimError
-from cxsim.finance import discount_factors, irr, payback_month
+from cxsim.model.engine import ARMS, LEVERS, SEGMENT_METRICS, responses
+from cxsim.model.finance import discount_factors, irr, payback_month
 
 if TYPE_CHECKING:
     from cxsim.scenario import Scenario
@@ -458,10 +458,10 @@ class SimulationResult:
     ):
         """Write the finance workbook (summary, assumptions, yearly cash flow and indicators).
 
-        See :func:`cxsim.excel.write_workbook`; ``extra_sheets`` maps sheet names to more
+        See :func:`cxsim.outputs.excel.write_workbook`; ``extra_sheets`` maps sheet names to more
         DataFrames, one sheet each (e.g. waterfalls).
         """
-        from cxsim.excel import write_workbook
+        from cxsim.outputs.excel import write_workbook
 
         return write_workbook(self, path, sensitivity, extra_sheets=extra_sheets)
 

@@ -38,12 +38,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cxsim.distributions import Distribution
 from cxsim.errors import CxsimError
 from cxsim.montecarlo import simulate
-from cxsim.results import format_value
+from cxsim.outputs.result import format_value
 from cxsim.scenario import Scenario, load_scenario, topological_order, validate
-from cxsim.schema import CAPABILITIES, as_written
+from cxsim.scenario.schema import CAPABILITIES, as_written
+from cxsim.uncertainty.distributions import Distribution
 
 __all__ = ["OptimizationResult", "optimize"]
 
@@ -175,7 +175,7 @@ def _options(
 
 def _items(scenario: Scenario, fractions, shifts) -> list[_Item]:
     """Work groups (prerequisites first), then the capabilities that have a plan."""
-    from cxsim.operating_model import assessment_levels
+    from cxsim.model.operating_model import assessment_levels
 
     horizon = scenario.horizon_months
     items: list[_Item] = []
@@ -265,10 +265,10 @@ class _Search:
         plan's spend is the sum of its items' spends. One parameter build per grid point
         prices that option for every item at once.
         """
-        from cxsim.engine import capability_cost, programme_cost
+        from cxsim.model.engine import capability_cost, programme_cost
+        from cxsim.model.params import build_params
         from cxsim.montecarlo import modelled_capabilities
-        from cxsim.params import build_params
-        from cxsim.sampling import draw_inputs
+        from cxsim.uncertainty.sampling import draw_inputs
 
         groups = list(self.scenario.work_groups)
         capabilities = modelled_capabilities(self.scenario)
@@ -452,7 +452,7 @@ def _better(a: _Evaluation, b: _Evaluation) -> bool:
 
 def _npv(result) -> np.ndarray:
     """NPV per draw, computed as ``result.outcomes["npv"]`` is, without the other outcomes."""
-    from cxsim.finance import discount_factors
+    from cxsim.model.finance import discount_factors
 
     disc = discount_factors(result.v, result.horizon)
     pv_benefit = (result.incremental_profit * disc).sum(axis=1)
@@ -719,7 +719,7 @@ class OptimizationResult:
             label="chosen plan",
         )
         ax.axhline(0.0, color="0.3", linewidth=0.6)
-        from cxsim.plotting import money_axis
+        from cxsim.outputs.plotting import money_axis
 
         money_axis(ax.xaxis)
         money_axis(ax.yaxis)
@@ -816,7 +816,7 @@ def _written_scenario(
     capabilities keep today's level, without plan or cost. Correlations that name a removed
     input are dropped.
     """
-    from cxsim.sampling import draw_inputs
+    from cxsim.uncertainty.sampling import draw_inputs
 
     items = search.items
     evaluated = search._variant(search.overrides(best.plan))

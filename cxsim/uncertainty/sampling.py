@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from cxsim.distributions import Distribution, check_correlation, sample, stream_id
 from cxsim.errors import ScenarioError
 from cxsim.scenario import Scenario
+from cxsim.uncertainty.distributions import Distribution, check_correlation, sample, stream_id
 
 
 def new_seed() -> int:

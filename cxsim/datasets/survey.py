@@ -1,103 +1,28 @@
-"""The shipped data files, and voice-of-customer surveys simulated from a scenario.
+"""Voice-of-customer surveys simulated from a scenario, so the truth behind them is known.
 
-Loaders read the files in the repository's ``data/`` folder (see ``data/README.md``):
-
-- :func:`load_cohort_retention` — annual cohorts, long format (for
-  :func:`~cxsim.calibrate.fit_sbg`);
-- :func:`load_indicator_series` — monthly leading and lagging indicators (for
-  :func:`~cxsim.calibrate.fit_lag`);
-- :func:`load_voc_survey` — respondent-level survey (for :func:`~cxsim.calibrate.fit_voc`).
-
-:func:`make_voc_survey` simulates such a survey from a scenario, so that the truth behind the
-respondents is the scenario itself (:func:`voc_truth_of` returns it): fitting the survey with
-:func:`~cxsim.calibrate.fit_voc` should give back the scenario's responses and pain shares.
+:func:`make_voc_survey` draws respondents whose population truth is the scenario itself
+(:func:`voc_truth_of` returns it): fitting the survey with :func:`~cxsim.calibrate.fit_voc`
+should give back the scenario's responses and pain shares.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from cxsim.distributions import Distribution
+from cxsim.datasets.voc_truth import SegmentTruth, simulate_voc
 from cxsim.errors import CxsimError
-from cxsim.voc_truth import SegmentTruth, simulate_voc
+from cxsim.uncertainty.distributions import Distribution
 
 if TYPE_CHECKING:
     from cxsim.scenario import Scenario
 
-__all__ = [
-    "DATA_DIR",
-    "data_path",
-    "load_cohort_retention",
-    "load_indicator_series",
-    "load_voc_survey",
-    "make_voc_survey",
-    "voc_truth_of",
-]
-
-#: The repository's data folder, next to the package (present in a source checkout or an
-#: editable install, not in a wheel).
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+__all__ = ["make_voc_survey", "voc_truth_of"]
 
 
-def data_path(name: str) -> Path:
-    """Path of a shipped data file, e.g. ``data_path("voc_survey.csv")``.
-
-    Raises
-    ------
-    CxsimError
-        If the data folder or the file is missing (e.g. cxsim installed from a wheel).
-    """
-    if not DATA_DIR.is_dir():
-        raise CxsimError(
-            f"the data folder {DATA_DIR} is missing: the shipped data files live in the source "
-            "repository's data/ folder; use a source checkout (pip install -e .)"
-        )
-    path = DATA_DIR / name
-    if not path.is_file():
-        known = sorted(p.name for p in DATA_DIR.glob("*.csv"))
-        raise CxsimError(f"no data file {name!r} in {DATA_DIR} (available: {', '.join(known)})")
-    return path
-
-
-def load_cohort_retention() -> pd.DataFrame:
-    """Annual acquisition cohorts 2015–2021 observed to 2022: ``cohort, year, active``.
-
-    Synthetic sBG data with ``alpha = 0.8``, ``beta = 5.0`` (``data/README.md``).
-
-    Examples
-    --------
-    >>> from cxsim.calibrate import fit_sbg
-    >>> df = load_cohort_retention()
-    >>> fit = fit_sbg(df, period="year", count_col="active")
-    >>> 0.5 < fit.alpha_ < 1.2
-    True
-    """
-    return pd.read_csv(data_path("cohort_retention.csv"))
-
-
-def load_indicator_series() -> pd.DataFrame:
-    """60 months of ``month, leading, nps, monthly_churn`` (``data/README.md``).
-
-    Perception dead time 2 months and smoothing time 4 months; NPS effect +30 at full closure.
-    """
-    return pd.read_csv(data_path("indicator_series.csv"))
-
-
-def load_voc_survey() -> pd.DataFrame:
-    """24,000 survey respondents simulated from the flagship scenario (``data/README.md``).
-
-    Columns ``respondent_id, segment, gap_<group> (0/1), ltr (0–10), churned_12m (0/1),
-    spend_before, spend_after``; the truth is ``voc_truth_of`` the flagship.
-    """
-    return pd.read_csv(data_path("voc_survey.csv"))
-
-
-# ----------------------------------------------------------------------------- VoC from scenario
 def _as_scenario(scenario) -> Scenario:
     from cxsim.scenario import Scenario, load_scenario
 
@@ -114,7 +39,7 @@ def _responses_of(scenario: Scenario, segment: str) -> dict[str, float]:
     Reads the model's fields directly (as ``Scenario.responses_for`` does) so that
     distributions keep their type.
     """
-    from cxsim.schema import RESPONSE_KEYS
+    from cxsim.scenario.schema import RESPONSE_KEYS
 
     overrides = scenario.segments[segment].responses
     shared = scenario.model.responses
@@ -151,7 +76,7 @@ def _baseline_churn_12m(scenario: Scenario) -> dict[str, float]:
 
 
 def voc_truth_of(scenario: Scenario | str | os.PathLike[str]) -> dict[str, SegmentTruth]:
-    """The survey truth a scenario implies, one :class:`~cxsim.voc_truth.SegmentTruth` per segment.
+    """The survey truth a scenario implies: a :class:`~cxsim.datasets.SegmentTruth` per segment.
 
     Mapping (uncertain inputs at their medians):
 
@@ -229,7 +154,7 @@ def make_voc_survey(
     """Simulate ``n`` voice-of-customer respondents whose truth is the scenario.
 
     The truth is :func:`voc_truth_of` the scenario; respondents are drawn by
-    :func:`cxsim.voc_truth.simulate_voc` (segments in proportion to customers) and spend is
+    :func:`cxsim.datasets.voc_truth.simulate_voc` (segments in proportion to customers) and spend is
     rounded to cents.
 
     Parameters
@@ -256,7 +181,7 @@ def make_voc_survey(
     --------
     >>> from cxsim.scenario import load_scenario
     >>> from cxsim.calibrate import fit_voc
-    >>> bank = load_scenario(DATA_DIR.parent / "scenarios" / "retail_bank.yaml")
+    >>> bank = load_scenario("scenarios/retail_bank.yaml")
     >>> survey = make_voc_survey(bank, n=2000, seed=1)
     >>> survey.shape
     (2000, 13)

@@ -16,10 +16,10 @@ from functools import cached_property
 
 import numpy as np
 
-from cxsim import operating_model as om
-from cxsim.leading import monthly_cost, plan_fractions, ramp
-from cxsim.params import Params
-from cxsim.propagation import gap_closure, perceived
+from cxsim.model import operating_model as om
+from cxsim.model.leading import monthly_cost, plan_fractions, ramp
+from cxsim.model.params import Params
+from cxsim.model.propagation import gap_closure, perceived
 
 ARMS = ("programme", "baseline")
 LEVERS = ("retention", "share_of_wallet", "referrals", "cost_to_serve", "acquisition")

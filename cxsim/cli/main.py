@@ -10,15 +10,15 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from cxsim.arguments import (
+from cxsim.cli.arguments import (
     EXIT_INVALID,
     EXIT_OK,
     EXIT_USAGE,
     non_negative_int,
     positive_int,
 )
-from cxsim.cli_calibrate import add_calibrate
-from cxsim.cli_optimize import add_optimize
+from cxsim.cli.calibrate import add_calibrate
+from cxsim.cli.optimize import add_optimize
 from cxsim.errors import CxsimError, Problem, ScenarioError
 
 
@@ -186,7 +186,7 @@ def _default_draws(scenario) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from cxsim.montecarlo import simulate
-    from cxsim.report import business_case, check_output_dir, write_plots, write_results
+    from cxsim.outputs.report import business_case, check_output_dir, write_plots, write_results
 
     scenario = _load(args.file, args.set)
     if args.out is not None:
@@ -200,14 +200,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     sensitivity = None
     if scenario.uncertain_inputs() and (args.xlsx or args.plots):
-        from cxsim.sensitivity import tornado
+        from cxsim.analysis.sensitivity import tornado
 
         sensitivity = tornado(scenario)
     if args.out is not None:
         written = write_results(result, args.out, force=args.force, inputs=[args.file])
         print(f"\nWrote {len(written)} files to {args.out}/: " + ", ".join(p.name for p in written))
     if args.plots is not None:
-        from cxsim.attribution import waterfall_by_lever
+        from cxsim.analysis.attribution import waterfall_by_lever
 
         # Shapley over levers runs 2^5 simulations: cap their draws to keep --plots quick.
         waterfall = waterfall_by_lever(scenario, draws=min(draws, 300), seed=result.seed)
@@ -220,7 +220,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from cxsim.comparison import compare
+    from cxsim.analysis.comparison import compare
 
     if len(args.files) < 2:
         raise CxsimError("compare needs at least two scenario files")
@@ -255,7 +255,7 @@ def _add_assess(sub) -> None:
 
 
 def _cmd_assess(args: argparse.Namespace) -> int:
-    from cxsim.operating_model import ASSESSMENT_MAP, assessment_levels, delivery_factor
+    from cxsim.model.operating_model import ASSESSMENT_MAP, assessment_levels, delivery_factor
 
     scenario = _load(args.file, [])
     scores = scenario.model.maturity_assessment
@@ -285,8 +285,8 @@ def _cmd_assess(args: argparse.Namespace) -> int:
         f"(from {', '.join(ASSESSMENT_MAP['delivery'])})"
     )
     if args.plot:
-        from cxsim.plotting import plot_assessment
-        from cxsim.report import save_figure
+        from cxsim.outputs.plotting import plot_assessment
+        from cxsim.outputs.report import save_figure
 
         save_figure(plot_assessment(scores, title=f"CX maturity — {scenario.name}"), args.plot)
         print(f"Wrote {args.plot}")
@@ -294,8 +294,8 @@ def _cmd_assess(args: argparse.Namespace) -> int:
 
 
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
-    from cxsim.results import format_value
-    from cxsim.sensitivity import tornado
+    from cxsim.analysis.sensitivity import tornado
+    from cxsim.outputs.result import format_value
 
     if not 0 < args.low < args.high < 1:
         raise CxsimError(f"need 0 < --low < --high < 1 (got {args.low}, {args.high})")
@@ -319,8 +319,8 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
             f"{format_value(row['swing'], 'money'):>14}"
         )
     if args.plot:
-        from cxsim.plotting import plot_tornado
-        from cxsim.report import save_figure
+        from cxsim.outputs.plotting import plot_tornado
+        from cxsim.outputs.report import save_figure
 
         save_figure(plot_tornado(table), args.plot)
         print(f"Wrote {args.plot}")
@@ -328,7 +328,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
 
 
 def _cmd_breakeven(args: argparse.Namespace) -> int:
-    from cxsim.sensitivity import breakeven
+    from cxsim.analysis.sensitivity import breakeven
 
     scenario = _load(args.file, args.set)
     result = breakeven(
@@ -340,7 +340,7 @@ def _cmd_breakeven(args: argparse.Namespace) -> int:
     )
     print(result.message)
     if args.plot:
-        from cxsim.report import save_figure
+        from cxsim.outputs.report import save_figure
 
         save_figure(result.plot(), args.plot)
         print(f"Wrote {args.plot}")

@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from cxsim.distributions import Distribution
 from cxsim.errors import CxsimError
 from cxsim.montecarlo import simulate, simulate_inputs
-from cxsim.results import format_value
+from cxsim.outputs.result import format_value
 from cxsim.scenario import Scenario
-from cxsim.schema import bounds_of
+from cxsim.scenario.schema import bounds_of
+from cxsim.uncertainty.distributions import Distribution
 
 
 def _point_values(scenario: Scenario, n: int) -> dict[str, np.ndarray]:
@@ -88,7 +88,7 @@ class BreakEven:
 
     def plot(self, ax=None):
         """Expected NPV against the input's value, marking zero and the break-even."""
-        from cxsim.plotting import _axes
+        from cxsim.outputs.plotting import _axes
 
         ax = _axes(ax)
         ax.plot(self.curve["value"], self.curve["expected_npv"], marker="o")

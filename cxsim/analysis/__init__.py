@@ -1,0 +1,18 @@
+"""Questions asked of a scenario: sensitivity, attribution, comparison, planning."""
+
+from cxsim.analysis.attribution import waterfall_by_group, waterfall_by_lever
+from cxsim.analysis.comparison import Comparison, compare
+from cxsim.analysis.planning import OptimizationResult, optimize
+from cxsim.analysis.sensitivity import BreakEven, breakeven, tornado
+
+__all__ = [
+    "BreakEven",
+    "Comparison",
+    "OptimizationResult",
+    "breakeven",
+    "compare",
+    "optimize",
+    "tornado",
+    "waterfall_by_group",
+    "waterfall_by_lever",
+]
