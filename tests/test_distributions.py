@@ -10,18 +10,15 @@ import pytest
 from scipy import stats
 from scipy.special import ndtr, ndtri
 
-import cxsim.uncertainty.distributions as dmod
+import cxsim.uncertainty.streams as streams
+from cxsim.uncertainty.copula import check_correlation, sample
 from cxsim.uncertainty.distributions import (
     KINDS,
     Distribution,
-    check_correlation,
     is_distribution_mapping,
-    normal_scores,
     parse_distribution,
-    sample,
-    stream_id,
-    uniforms,
 )
+from cxsim.uncertainty.streams import normal_scores, stream_id, uniforms
 
 N_MOMENTS = 200_000
 N_RANK = 50_000
@@ -164,10 +161,10 @@ def test_uniforms_strictly_inside_and_uniform():
 
 
 def test_uniforms_extremes_of_the_grid_stay_inside():
-    assert 0.0 < dmod._U_MIN < dmod._U_MAX < 1.0
+    assert 0.0 < streams.U_MIN < streams.U_MAX < 1.0
     # The largest 52-bit value must not round to 1.0.
-    top = ((2**dmod._UNIFORM_BITS - 1) + 0.5) * 2.0**-dmod._UNIFORM_BITS
-    assert top == dmod._U_MAX < 1.0
+    top = ((2**streams._UNIFORM_BITS - 1) + 0.5) * 2.0**-streams._UNIFORM_BITS
+    assert top == streams.U_MAX < 1.0
 
 
 def test_streams_and_seeds_give_different_uncorrelated_numbers():
@@ -280,7 +277,7 @@ def test_ppf_respects_support_and_is_monotone(raw, support):
     dist = make(raw)
     assert dist.support() == support
     lo, hi = support
-    tiny = dmod._U_MIN
+    tiny = streams.U_MIN
     u = np.concatenate(
         [[tiny, 1e-12, 1e-6], np.linspace(0.001, 0.999, 4999), [1 - 1e-6, 1 - 1e-12, 1 - tiny]]
     )
@@ -756,6 +753,12 @@ def test_correlated_uniforms_stay_inside_the_unit_interval():
 
 
 def test_docstring_examples_run():
-    result = doctest.testmod(dmod, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 20
-    assert result.failed == 0
+    import cxsim.uncertainty.copula as copula
+    import cxsim.uncertainty.distributions as distributions
+
+    attempted = 0
+    for module in (distributions, streams, copula):
+        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.failed == 0
+        attempted += result.attempted
+    assert attempted > 20

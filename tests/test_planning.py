@@ -19,7 +19,9 @@ import cxsim
 from cxsim.analysis.planning import _scaled, optimize
 from cxsim.cli.optimize import main_optimize
 from cxsim.errors import CxsimError
-from cxsim.uncertainty.distributions import Distribution, sample, stream_id
+from cxsim.uncertainty.copula import sample
+from cxsim.uncertainty.distributions import Distribution
+from cxsim.uncertainty.streams import stream_id
 from tests.conftest import minimal_mapping, one_segment
 
 DRAWS, SEED, HORIZON = 50, 3, 36

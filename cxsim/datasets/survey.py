@@ -34,22 +34,8 @@ def _median(value: float | Distribution) -> float:
 
 
 def _responses_of(scenario: Scenario, segment: str) -> dict[str, float]:
-    """Medians of one segment's responses: its overrides, else the scenario-wide values.
-
-    Reads the model's fields directly (as ``Scenario.responses_for`` does) so that
-    distributions keep their type.
-    """
-    from cxsim.scenario.schema import RESPONSE_KEYS
-
-    overrides = scenario.segments[segment].responses
-    shared = scenario.model.responses
-    out = {}
-    for key in RESPONSE_KEYS:
-        value = getattr(overrides, key)
-        if value is None:
-            value = getattr(shared, key) if shared is not None else 0.0
-        out[key] = _median(value)
-    return out
+    """Medians of one segment's responses (its overrides, else the scenario-wide values)."""
+    return {key: _median(value) for key, value in scenario.responses_for(segment).items()}
 
 
 def _baseline_churn_12m(scenario: Scenario) -> dict[str, float]:

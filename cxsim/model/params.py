@@ -16,30 +16,12 @@ from cxsim.model.customers import beta_classes, monthly_from_period, starting_mi
 from cxsim.model.finance import monthly_discount
 from cxsim.model.operating_model import OperatingArrays, build_operating
 from cxsim.scenario import Scenario, topological_order
+from cxsim.scenario.schema import RESPONSE_KEYS, Segment
 
-SEGMENT_FIELDS = (
-    "customers",
-    "arpu",
-    "gross_margin",
-    "share_of_wallet",
-    "promoters",
-    "detractors",
-    "contacts_per_customer",
-    "cost_per_contact",
-    "new_customers_per_month",
-    "cac",
-    "referral_rate",
-    "referral_cost",
-)
-RESPONSE_FIELDS = (
-    "churn_reduction",
-    "wallet_gain",
-    "promoter_gain",
-    "detractor_reduction",
-    "avoidable_contacts",
-    "perception_delay_months",
-    "perception_lag_months",
-)
+# The segment economics every segment states (the schema's required numbers), and the
+# responses; both derived from the schema so a new key cannot be forgotten here.
+SEGMENT_FIELDS = tuple(name for name, info in Segment.model_fields.items() if info.is_required())
+RESPONSE_FIELDS = RESPONSE_KEYS
 
 
 @dataclass
@@ -84,12 +66,8 @@ def build_params(scenario: Scenario, values: dict[str, np.ndarray]) -> Params:
         return np.stack([values[f"segments.{s}.{field}"] for s in segments], axis=1)
 
     def resp_stack(field: str) -> np.ndarray:
-        cols = []
-        for s in segments:
-            own = f"segments.{s}.responses.{field}"
-            shared = f"responses.{field}"
-            cols.append(values.get(own, values.get(shared, np.zeros(n))))
-        return np.stack(cols, axis=1)
+        paths = [scenario.response_path(s, field) for s in segments]
+        return np.stack([np.zeros(n) if p is None else values[p] for p in paths], axis=1)
 
     thetas, weights, mixes, owners = [], [], [], []
     for j, name in enumerate(segments):

@@ -10,28 +10,18 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from cxsim.scenario.schema import _to_value, as_written, value_range
+from cxsim.scenario.schema import ASSESSMENT_DIMENSIONS, as_written, to_value, value_range
 
-
-class Report(Protocol):
-    """Where problems go (``cxsim.scenario`` collects them with the file of each value)."""
-
-    def add(
-        self,
-        path: tuple,
-        message: str,
-        got: Any = None,
-        allowed: str | None = None,
-        has_got: bool = True,
-    ) -> None: ...
+if TYPE_CHECKING:
+    from cxsim.scenario.problems import ProblemReport as Report
 
 
 def _uncertain_range(raw: Any) -> tuple[float, float] | None:
     """Range of a raw scalar if it is a valid number or distribution, else None."""
     try:
-        return value_range(_to_value(raw))
+        return value_range(to_value(raw))
     except Exception:  # noqa: BLE001 - invalid values are reported by the schema pass
         return None
 
@@ -190,7 +180,6 @@ def _add_pain(path: tuple, pain: Any, segments: Mapping, pain_total: dict, repor
 
 def _check_operating_model(data, segments, groups, horizon, pain_total, report) -> None:
     """Journeys, synergies, capabilities and the maturity assessment (MODEL.md §3, §8)."""
-    from cxsim.scenario.schema import ASSESSMENT_DIMENSIONS
 
     journeys = data.get("journeys")
     if isinstance(journeys, Mapping):

@@ -23,163 +23,12 @@ from pydantic import BaseModel, ValidationError
 from cxsim.errors import Problem, ScenarioError
 from cxsim.scenario.checks import cross_check, topological_order
 from cxsim.scenario.loading import display, load_merged, record_origins
+from cxsim.scenario.problems import ProblemReport, dedupe
 from cxsim.scenario.schema import RESPONSE_KEYS, ScenarioModel, Segment
+from cxsim.uncertainty.copula import check_correlation
 from cxsim.uncertainty.distributions import Distribution
 
 INLINE = "<mapping>"
-
-
-# --------------------------------------------------------------------------- problems
-
-
-def _model_at(loc: tuple, model: type[BaseModel] | None = ScenarioModel) -> type[BaseModel] | None:
-    """The schema model that validates the mapping at ``loc`` (for key suggestions)."""
-    annotation: Any = model
-    for part in loc:
-        if annotation is None:
-            return None
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            info = annotation.model_fields.get(str(part))
-            if info is None:
-                return None
-            annotation = _strip(info.annotation)
-        else:  # dict[str, Model] or list[Model]: the key or index selects an item
-            annotation = _strip(getattr(annotation, "__args__", (None,))[-1])
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    return None
-
-
-def _strip(annotation: Any) -> Any:
-    """Unwrap Optional[...] and Annotated[...] to the model or container type inside."""
-    for _ in range(4):
-        args = getattr(annotation, "__args__", None)
-        origin = getattr(annotation, "__origin__", None)
-        if hasattr(annotation, "__metadata__"):
-            annotation = origin
-        elif args and origin is None and type(None) in args:  # X | None
-            annotation = next(a for a in args if a is not type(None))
-        elif args and str(origin).endswith("Union"):
-            annotation = next(a for a in args if a is not type(None))
-        else:
-            break
-    return annotation
-
-
-def _allowed_keys(model: type[BaseModel]) -> list[str]:
-    return list(model.model_fields)
-
-
-def _describe_type_error(err: Mapping[str, Any]) -> tuple[str, str]:
-    kind = err["type"]
-    if kind.startswith("int"):
-        return "expected a whole number", "an integer"
-    if kind.startswith(("float", "decimal")):
-        return "expected a number", "a number"
-    if kind.startswith("string"):
-        return "expected text", "a string"
-    if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return "expected a mapping", "a mapping of keys"
-    if kind == "list_type":
-        return "expected a list", "a list"
-    if kind == "bool_type":
-        return "expected true or false", "true/false"
-    if kind == "literal_error":
-        expected = err.get("ctx", {}).get("expected", "")
-        return "not one of the allowed values", expected.replace("'", "")
-    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        ctx = err.get("ctx", {})
-        sign = {
-            "greater_than_equal": "≥",
-            "less_than_equal": "≤",
-            "greater_than": ">",
-            "less_than": "<",
-        }[kind]
-        bound = next(iter(ctx.values()), "")
-        return "out of range", f"{sign} {bound}"
-    if kind == "too_short":
-        return "too few items", f"at least {err.get('ctx', {}).get('min_length', 1)}"
-    if kind == "too_long":
-        return "too many items", f"at most {err.get('ctx', {}).get('max_length')}"
-    return err.get("msg", "invalid value"), ""
-
-
-class _Problems:
-    """Collects problems, naming the file each value came from."""
-
-    def __init__(self, origins: Mapping[tuple[str, ...], str], default: str):
-        self.origins = origins
-        self.default = default
-        self.items: list[Problem] = []
-
-    def file_of(self, path: tuple) -> str:
-        key = tuple(str(p) for p in path)
-        while key:
-            if key in self.origins:
-                return self.origins[key]
-            key = key[:-1]
-        return self.origins.get((), self.default)
-
-    def add(
-        self,
-        path: tuple,
-        message: str,
-        got: Any = None,
-        allowed: str | None = None,
-        has_got: bool = True,
-    ) -> None:
-        self.items.append(
-            Problem(
-                self.file_of(path), ".".join(str(p) for p in path), message, got, allowed, has_got
-            )
-        )
-
-    def from_pydantic(self, exc: ValidationError) -> None:
-        for err in exc.errors(include_url=False):
-            loc = tuple(err["loc"])
-            ctx = err.get("ctx") or {}
-            kind = err["type"]
-            if kind == "extra_forbidden":
-                parent = _model_at(loc[:-1])
-                keys = _allowed_keys(parent) if parent else []
-                hint = difflib.get_close_matches(str(loc[-1]), keys, n=1, cutoff=0.6)
-                message = "unknown key" + (f" (did you mean {hint[0]!r}?)" if hint else "")
-                self.add(loc, message, str(loc[-1]), ", ".join(keys) if keys else None)
-            elif kind == "missing":
-                parent = _model_at(loc[:-1])
-                self.add(
-                    loc,
-                    "required key is missing",
-                    has_got=False,
-                    allowed=_field_doc(parent, str(loc[-1])),
-                )
-            elif kind == "distribution":
-                for sub, message, got, allowed in ctx["problems"]:
-                    self.add((*loc, sub) if sub else loc, message, got, allowed)
-            elif kind == "cxsim":
-                self.add(loc, err["msg"], ctx.get("got"), ctx.get("allowed"))
-            elif kind == "literal_error" and loc and loc[-1] == "[key]":
-                # A mapping whose keys are a fixed set (capabilities, assessment dimensions).
-                allowed = ctx.get("expected", "").replace("'", "").replace(" or ", ", ")
-                keys = [k.strip() for k in allowed.split(",")]
-                hint = difflib.get_close_matches(str(loc[-2]), keys, n=1, cutoff=0.6)
-                message = "unknown name" + (f" (did you mean {hint[0]!r}?)" if hint else "")
-                self.add(loc[:-1], message, str(loc[-2]), allowed)
-            else:
-                message, allowed = _describe_type_error(err)
-                self.add(loc, message, err.get("input"), allowed or None)
-
-
-def _field_doc(model: type[BaseModel] | None, name: str) -> str | None:
-    if model is None or name not in model.model_fields:
-        return None
-    return model.model_fields[name].description
-
-
-# ------------------------------------------------------------------ cross-field rules
-
-
-# --------------------------------------------------------------------------- Scenario
 
 
 @dataclass(frozen=True)
@@ -226,16 +75,27 @@ class Scenario:
         )
 
     # -- resolved views ---------------------------------------------------------
+    def response_path(self, segment: str, key: str) -> str | None:
+        """The dotted path of the input that sets response ``key`` for ``segment``.
+
+        The segment's own override when it gives one, else the scenario-wide value; None
+        when neither exists (a scenario without work groups), which means 0. This is the
+        one place the rule lives: the engine's inputs and :meth:`responses_for` both use it.
+        """
+        if getattr(self.model.segments[segment].responses, key) is not None:
+            return f"segments.{segment}.responses.{key}"
+        if self.model.responses is not None:
+            return f"responses.{key}"
+        return None
+
     def responses_for(self, segment: str) -> dict[str, float | Distribution]:
         """Response elasticities of one segment: scenario-wide values, segment overrides on top."""
-        shared = self.model.responses
-        own = self.model.segments[segment].responses
-        values = {}
+        own, shared = self.model.segments[segment].responses, self.model.responses
+        values: dict[str, float | Distribution] = {}
         for key in RESPONSE_KEYS:
-            value = getattr(own, key)
-            if value is None:
-                value = getattr(shared, key) if shared is not None else 0.0
-            values[key] = value
+            path = self.response_path(segment, key)
+            source = None if path is None else (shared if path.startswith("responses.") else own)
+            values[key] = 0.0 if source is None else getattr(source, key)
         return values
 
     def inputs(self) -> list[Input]:
@@ -363,7 +223,7 @@ def validate(
 ) -> Scenario:
     """Validate a merged scenario mapping; raise ScenarioError listing every problem."""
     origins = dict(origins or {(): source})
-    report = _Problems(origins, source)
+    report = ProblemReport(origins, source)
     if not isinstance(data, Mapping):
         raise ScenarioError(
             Problem(
@@ -379,24 +239,12 @@ def validate(
     if model is not None and not report.items:
         _check_correlations(model, report)
     if report.items:
-        raise ScenarioError(_dedupe(report.items))
+        raise ScenarioError(dedupe(report.items))
     assert model is not None
     return Scenario(model, data, source, origins)
 
 
-def _dedupe(problems: list[Problem]) -> list[Problem]:
-    seen, out = set(), []
-    for p in problems:
-        key = (p.file, p.path, p.message)
-        if key not in seen:
-            seen.add(key)
-            out.append(p)
-    return out
-
-
-def _check_correlations(model: ScenarioModel, report: _Problems) -> None:
-    from cxsim.uncertainty.distributions import check_correlation
-
+def _check_correlations(model: ScenarioModel, report: ProblemReport) -> None:
     if not model.correlations:
         return
     scenario = Scenario(model, {}, "")

@@ -34,7 +34,7 @@ def _problem(message: str, got: Any, allowed: str, kind: str = "cxsim") -> Pydan
     )
 
 
-def _to_value(raw: Any) -> Value:
+def to_value(raw: Any) -> Value:
     """A number or a distribution mapping → float or Distribution (else a schema error)."""
     if isinstance(raw, bool):
         raise _problem("expected a number", raw, "a number or a distribution mapping")
@@ -104,7 +104,7 @@ def _bounded(lo: float | None, hi: float | None, *, lo_open: bool = False, hi_op
 def Uncertain(lo: float | None = None, hi: float | None = None, *, lo_open=False, hi_open=False):
     """Annotated type of an uncertain scalar restricted to a range."""
     return Annotated[
-        Any, BeforeValidator(_to_value), _bounded(lo, hi, lo_open=lo_open, hi_open=hi_open)
+        Any, BeforeValidator(to_value), _bounded(lo, hi, lo_open=lo_open, hi_open=hi_open)
     ]
 
 
@@ -302,28 +302,39 @@ class ScenarioModel(Strict):
     ) = None
 
 
+def annotation_at(path: tuple | list) -> tuple[Any, list]:
+    """The type and validator metadata of the value at a path inside a scenario.
+
+    Each part of ``path`` is a key of a model, a key of a mapping (a segment or group name)
+    or an index of a list. Raises KeyError for a path the schema does not have.
+
+    >>> annotation_at(("segments", "core", "sbg"))[0].__name__
+    'SBG'
+    """
+    annotation: Any = ScenarioModel
+    metadata: list = []
+    for part in path:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            info = annotation.model_fields.get(str(part))
+            if info is None:
+                raise KeyError(path)
+            annotation, metadata = info.annotation, list(info.metadata)
+        else:  # dict[str, X] or list[X]: the key or index selects an item
+            args = getattr(annotation, "__args__", None)
+            if not args:
+                raise KeyError(path)
+            annotation, metadata = args[-1], []
+        annotation, metadata = _unwrap(annotation, metadata)
+    return annotation, metadata
+
+
 def bounds_of(path: str) -> tuple[float | None, float | None]:
     """The allowed range of the numeric input at a dotted path (None where unbounded).
 
     >>> bounds_of("responses.churn_reduction")
     (0.0, 1.0)
     """
-    annotation: Any = ScenarioModel
-    metadata: list = []
-    for part in path.split("."):
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            info = annotation.model_fields.get(part)
-            if info is None:
-                raise KeyError(path)
-            metadata = list(info.metadata)
-            annotation = info.annotation
-        else:  # a mapping keyed by segment or group name
-            args = getattr(annotation, "__args__", None)
-            if not args:
-                raise KeyError(path)
-            annotation = args[-1]
-            metadata = list(getattr(annotation, "__metadata__", ()))
-        annotation, metadata = _unwrap(annotation, metadata)
+    _, metadata = annotation_at(path.split("."))
     for item in metadata:
         bounds = getattr(getattr(item, "func", None), "bounds", None)
         if bounds is not None:

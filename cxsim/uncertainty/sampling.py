@@ -10,11 +10,17 @@ between inputs are imposed with a Gaussian copula.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from cxsim.errors import ScenarioError
-from cxsim.scenario import Scenario
-from cxsim.uncertainty.distributions import Distribution, check_correlation, sample, stream_id
+
+if TYPE_CHECKING:
+    from cxsim.scenario import Scenario
+from cxsim.uncertainty.copula import check_correlation, sample
+from cxsim.uncertainty.distributions import Distribution
+from cxsim.uncertainty.streams import stream_id
 
 
 def new_seed() -> int:
