@@ -14,8 +14,9 @@ from collections.abc import Collection, Mapping
 import numpy as np
 
 from cxsim.errors import CxsimError
-from cxsim.model.engine import LEVERS, STORED_METRICS, ChunkOutput, run
+from cxsim.model.engine import STORED_METRICS, ChunkOutput, run
 from cxsim.model.params import build_params
+from cxsim.model.responses import LEVERS
 from cxsim.outputs.result import SimulationResult
 from cxsim.scenario import Scenario, load_scenario
 from cxsim.uncertainty.sampling import draw_inputs, new_seed

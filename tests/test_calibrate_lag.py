@@ -11,9 +11,11 @@ import pandas as pd
 import pytest
 import yaml
 
+import cxsim
 from cxsim.calibrate.files import file_sha256
 from cxsim.calibrate.lag import LagResult, fit_lag, perceived_closure
 from cxsim.errors import CalibrationError
+from tests.conftest import FLAGSHIP
 
 DATA = Path(__file__).resolve().parents[1] / "cxsim" / "datasets" / "data"
 MONTHS = np.arange(60)
@@ -52,6 +54,21 @@ def covers(fit, truth):
 def test_filter_matches_model_equation(delay, lag):
     g = programme()
     np.testing.assert_allclose(perceived_closure(g, delay, lag), reference_filter(g, delay, lag))
+
+
+def test_the_fit_filter_is_the_engine_filter():
+    """The lag fit calls the simulator's perception filter: what it fits is what runs."""
+    from cxsim.calibrate import lag
+    from cxsim.model import propagation
+
+    assert lag.perceived is propagation.perceived
+    scenario = cxsim.load_scenario(FLAGSHIP).with_overrides(
+        {"responses.perception_delay_months": 2.3, "responses.perception_lag_months": 4.1}
+    )
+    result = cxsim.simulate(scenario, draws=1, seed=1)
+    for s in range(len(result.segments)):
+        closure, seen = result.closure[0, s], result.perceived[0, s]
+        assert np.array_equal(perceived_closure(closure, 2.3, 4.1), seen)
 
 
 def test_fractional_delay_interpolates():

@@ -34,8 +34,7 @@ from math import factorial
 import numpy as np
 import pandas as pd
 
-from cxsim.model.engine import LEVERS
-from cxsim.model.finance import discount_factors
+from cxsim.model.responses import LEVERS
 from cxsim.montecarlo import simulate
 from cxsim.scenario import Scenario
 
@@ -90,10 +89,8 @@ def shapley(
 def _expected_pv(scenario: Scenario, draws: int, seed: int, **options) -> tuple[float, float]:
     """Expected PV of incremental profit and of programme cost under the given switches."""
     result = simulate(scenario, draws=draws, seed=seed, progress=False, **options)
-    disc = discount_factors(result.v, result.horizon)
-    benefit = float((result.incremental_profit * disc).sum(axis=1).mean())
-    cost = float((result.programme_cost * disc).sum(axis=1).mean())
-    return benefit, cost
+    _, benefit, cost = result.npv_parts
+    return float(benefit.mean()), float(cost.mean())
 
 
 def waterfall_by_lever(scenario: Scenario, *, draws: int = 500, seed: int = 0) -> pd.DataFrame:

@@ -265,7 +265,7 @@ class _Search:
         plan's spend is the sum of its items' spends. One parameter build per grid point
         prices that option for every item at once.
         """
-        from cxsim.model.engine import capability_cost, programme_cost
+        from cxsim.model.leading import capability_cost, programme_cost
         from cxsim.model.params import build_params
         from cxsim.montecarlo import modelled_capabilities
         from cxsim.uncertainty.sampling import draw_inputs
@@ -325,7 +325,7 @@ class _Search:
             groups_on=on,
             progress=False,
         )
-        npv = _npv(result)
+        npv = result.npv
         spend = float(result.programme_cost.sum(axis=1).mean())
         mean, p10 = float(npv.mean()), float(np.quantile(npv, 0.1))
         record = _Evaluation(
@@ -448,16 +448,6 @@ class _Search:
 def _better(a: _Evaluation, b: _Evaluation) -> bool:
     """Higher objective wins; on a tie, lower spend."""
     return a.objective > b.objective or (a.objective == b.objective and a.spend < b.spend)
-
-
-def _npv(result) -> np.ndarray:
-    """NPV per draw, computed as ``result.outcomes["npv"]`` is, without the other outcomes."""
-    from cxsim.model.finance import discount_factors
-
-    disc = discount_factors(result.v, result.horizon)
-    pv_benefit = (result.incremental_profit * disc).sum(axis=1)
-    pv_cost = (result.programme_cost * disc).sum(axis=1)
-    return pv_benefit - pv_cost
 
 
 # ---------------------------------------------------------------- public API

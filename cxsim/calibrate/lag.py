@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, signal
 
 from cxsim.calibrate.files import frame_sha256, provenance, write_calibration
 from cxsim.errors import CalibrationError
+from cxsim.model.propagation import perceived
 
 __all__ = ["LagResult", "fit_lag", "perceived_closure"]
 
@@ -36,10 +36,15 @@ METHOD = (
 MIN_MONTHS = 24
 _NAMES = ["delay", "lag", "effect", "intercept"]
 _DELAY_STEP = 0.1  # months, grid used by the bootstrap and to start the refinement
+# Series-months of the perception filter per grid chunk (bounds its working memory).
+_GRID_CELLS = 2_000_000
 
 
 def perceived_closure(leading, delay: float, lag: float) -> np.ndarray:
-    """Apply the perception-lag filter to a gap-closure series.
+    """Apply the engine's perception filter to one gap-closure series.
+
+    This is :func:`cxsim.model.propagation.perceived` on a single series, so the delay and
+    lag this module fits are exactly the ones the simulator applies.
 
     Parameters
     ----------
@@ -58,7 +63,7 @@ def perceived_closure(leading, delay: float, lag: float) -> np.ndarray:
 
     References
     ----------
-    cxsim reference model, MODEL.md §3 (perception lag, geometric adstock).
+    docs/model.md §4 (perception dead time and smoothing, geometric adstock).
 
     Examples
     --------
@@ -66,8 +71,7 @@ def perceived_closure(leading, delay: float, lag: float) -> np.ndarray:
     [0.0, 1.0, 1.0, 1.0]
     """
     g = np.asarray(leading, dtype=float)
-    lam = 1.0 if lag <= 0 else -math.expm1(-1.0 / lag)
-    return signal.lfilter([lam], [1.0, lam - 1.0], _shift(g, delay))
+    return perceived(g[None, None, :], np.array([[float(delay)]]), np.array([[float(lag)]]))[0, 0]
 
 
 def fit_lag(
@@ -118,8 +122,9 @@ def fit_lag(
     Notes
     -----
     For each ``(delay, lag)`` the intercept and effect are ordinary least squares, so the fit
-    searches two dimensions: a grid (delay in 0.1-month steps, a dense grid of lags) and then
-    Nelder–Mead from the best grid point. Intervals: residuals (rescaled by
+    searches two dimensions: a grid (delay in 0.1-month steps, a dense grid of lags), then
+    three rounds of a finer local grid around the best point (to 1e-4 of a step). Every
+    grid point runs the engine's own perception filter (:func:`perceived_closure`). Intervals: residuals (rescaled by
     ``sqrt(n / (n - 4))`` for the four fitted parameters) are resampled in circular blocks
     (keeping their autocorrelation), added to the fitted values, and the grid fit is repeated
     for every replication at once (one matrix product); percentile intervals. Dead time and
@@ -158,7 +163,7 @@ def fit_lag(
 
     rss = _profile_rss(grid_x, y[None, :])[0]  # (delay, lag)
     i, j = np.unravel_index(np.argmin(rss), rss.shape)
-    delay, lag = _refine(g, y, delays[i], lags[j], rss[i, j], max_delay, max_lag)
+    delay, lag = _refine(g, y, delays[i], lags[j], max_delay, max_lag, lags)
     x = perceived_closure(g, delay, lag)
     intercept, effect = _ols(x, y)
     fitted = intercept + effect * x
@@ -386,21 +391,6 @@ class LagResult:
 
 
 # -- fitting machinery ----------------------------------------------------------------------
-def _shift(g: np.ndarray, delay: float) -> np.ndarray:
-    """``G(t - delay)`` with zeros before the start and linear interpolation between months."""
-    lo = int(math.floor(delay))
-    frac = delay - lo
-    out = np.zeros_like(g)
-    if lo < g.size:
-        out[lo:] = g[: g.size - lo]
-    if frac > 0:
-        hi = np.zeros_like(g)
-        if lo + 1 < g.size:
-            hi[lo + 1 :] = g[: g.size - lo - 1]
-        out = (1 - frac) * out + frac * hi
-    return out
-
-
 def _lag_grid(max_lag: float) -> np.ndarray:
     """Smoothing times searched: fine where the data can tell lags apart, coarser beyond."""
     grid = np.concatenate(
@@ -410,19 +400,20 @@ def _lag_grid(max_lag: float) -> np.ndarray:
 
 
 def _grid(g: np.ndarray, delays: np.ndarray, lags: np.ndarray) -> np.ndarray:
-    """Perceived closure for every (delay, lag) on the grid: (delay, lag, month)."""
-    k = int(math.ceil(delays[-1]))
-    shifted = np.stack([_shift(g, d) for d in range(k + 1)])  # (integer delay, month)
-    lam = np.where(lags > 0, -np.expm1(-1.0 / np.maximum(lags, 1e-300)), 1.0)
-    x = np.empty((k + 1, lags.size, g.size))
-    prev = np.zeros((k + 1, lags.size))
-    for t in range(g.size):  # NOTE: one vectorised step per month over the whole grid
-        prev = prev + lam * (shifted[:, t, None] - prev)
-        x[:, :, t] = prev
-    lo = np.floor(delays).astype(int)
-    frac = (delays - lo)[:, None, None]
-    hi = np.minimum(lo + 1, k)
-    return (1 - frac) * x[lo] + frac * x[hi]
+    """Perceived closure for every (delay, lag) on the grid: (delay, lag, month).
+
+    Every grid point is one series of the engine's perception filter; the delays go through
+    in chunks so the filter's working arrays stay small on long series.
+    """
+    out = np.empty((delays.size, lags.size, g.size))
+    per_chunk = max(1, _GRID_CELLS // max(lags.size * g.size, 1))
+    for start in range(0, delays.size, per_chunk):
+        d = delays[start : start + per_chunk]
+        d_all, lag_all = np.repeat(d, lags.size), np.tile(lags, d.size)
+        closure = np.broadcast_to(g, (d_all.size, 1, g.size))
+        x = perceived(closure, d_all[:, None], lag_all[:, None])
+        out[start : start + d.size] = x.reshape(d.size, lags.size, g.size)
+    return out
 
 
 def _profile_rss(grid_x: np.ndarray, ys: np.ndarray) -> np.ndarray:
@@ -444,25 +435,21 @@ def _ols(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(y.mean() - effect * x.mean()), effect
 
 
-def _rss(g, y, delay, lag) -> float:
-    x = perceived_closure(g, delay, lag)
-    intercept, effect = _ols(x, y)
-    r = y - intercept - effect * x
-    return float(r @ r)
-
-
-def _refine(g, y, delay0, lag0, rss0, max_delay, max_lag) -> tuple[float, float]:
-    """Continuous optimum near the best grid point (Nelder–Mead within the bounds)."""
-    result = optimize.minimize(
-        lambda p: _rss(g, y, p[0], p[1]),
-        [delay0, lag0],
-        method="Nelder-Mead",
-        bounds=[(0, max_delay), (0, max_lag)],
-        options={"xatol": 1e-4, "fatol": 1e-10 * max(rss0, 1e-300), "maxiter": 400},
-    )
-    if result.fun <= rss0:
-        return float(result.x[0]), float(result.x[1])
-    return float(delay0), float(lag0)
+def _refine(g, y, delay0, lag0, max_delay, max_lag, lags) -> tuple[float, float]:
+    """Zoom in on the best grid point: three rounds of a 21 × 21 local grid, each ten times
+    finer, so the optimum is found to 1e-4 of the grid steps (continuous in both)."""
+    j = int(np.searchsorted(lags, lag0))
+    delay_step = _DELAY_STEP
+    lag_step = max(np.diff(lags[max(j - 1, 0) : j + 2]).max(initial=0.0), _DELAY_STEP)
+    offsets = np.linspace(-1.0, 1.0, 21)
+    for _ in range(3):
+        delays = np.unique(np.clip(delay0 + delay_step * offsets, 0.0, max_delay))
+        near = np.unique(np.clip(lag0 + lag_step * offsets, 0.0, max_lag))
+        rss = _profile_rss(_grid(g, delays, near), y[None, :])[0]
+        i, k = np.unravel_index(np.argmin(rss), rss.shape)
+        delay0, lag0 = float(delays[i]), float(near[k])
+        delay_step, lag_step = delay_step / 10, lag_step / 10
+    return delay0, lag0
 
 
 def _bootstrap(grid_x, delays, lags, fitted, resid, n_boot, block, rng) -> pd.DataFrame:

@@ -12,31 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
 from cxsim.model import operating_model as om
-from cxsim.model.leading import monthly_cost, plan_fractions, ramp
+from cxsim.model.leading import capability_cost, leading_indicators, programme_cost
 from cxsim.model.params import Params
 from cxsim.model.propagation import gap_closure, perceived
+from cxsim.model.responses import DERIVED_METRICS, LEVERS, Responses
 
 ARMS = ("programme", "baseline")
-LEVERS = ("retention", "share_of_wallet", "referrals", "cost_to_serve", "acquisition")
 
 # Metrics the recursion produces, kept per (arm, draw, segment, month).
 STORED_METRICS = ("customers", "churn", "retention_12m", "referrals", "clv", "profit")
-# Metrics derived on demand from the stored ones and the inputs (see results.py).
-DERIVED_METRICS = (
-    "share_of_wallet",
-    "promoters",
-    "detractors",
-    "new_customers",
-    "contacts_per_customer",
-    "revenue",
-    "cost_to_serve",
-    "acquisition_cost",
-)
 SEGMENT_METRICS = STORED_METRICS + DERIVED_METRICS
 
 
@@ -64,57 +52,6 @@ class ChunkOutput:
     capability_cost: np.ndarray  # (draw, N, H)
     acquisition_factor: np.ndarray  # (draw, H) paid acquisitions, programme / baseline
     mechanisms: dict[str, np.ndarray]  # execution_capacity, targeting_quality, promise (draw, H)
-
-
-def leading_indicators(
-    p: Params, groups_on: np.ndarray | None = None, capacity: np.ndarray | None = None
-) -> np.ndarray:
-    """``L[d,g,t]``: target × achieved plan fraction (execution capacity and sequence applied).
-
-    ``capacity`` (draw, H) is the operating model's execution multiplier ``E(t)``.
-    """
-    months = np.arange(p.horizon)
-    n, g_count = p.draws, len(p.groups)
-    ramps = np.zeros((n, g_count, p.horizon))
-    for g in range(g_count):
-        if groups_on is None or groups_on[g]:
-            ramps[:, g] = ramp(months, p.plan_start[:, g], p.plan_ramp[:, g], p.curves[g])
-    execution = p.execution[:, :, None]
-    if capacity is not None:
-        execution = execution * capacity[:, None, :]
-    fraction = plan_fractions(ramps, execution, p.requires, p.order)
-    return p.target[:, :, None] * fraction
-
-
-def _item_costs(
-    horizon: int, start, ramp_months, one_time, monthly, on: np.ndarray | None
-) -> np.ndarray:
-    """Monthly cost of each item (work group or capability), (draw, items, H); items switched
-    off cost nothing."""
-    months = np.arange(horizon)
-    cost = np.zeros((start.shape[0], start.shape[1], horizon))
-    for k in range(start.shape[1]):
-        if on is None or on[k]:
-            cost[:, k] = monthly_cost(
-                months, start[:, k], ramp_months[:, k], one_time[:, k], monthly[:, k]
-            )
-    return cost
-
-
-def programme_cost(p: Params, groups_on: np.ndarray | None = None) -> np.ndarray:
-    """Cost per group and month, (draw, G, H); groups switched off cost nothing."""
-    return _item_costs(
-        p.horizon, p.plan_start, p.plan_ramp, p.cost_one_time, p.cost_monthly, groups_on
-    )
-
-
-def capability_cost(p: Params, on: np.ndarray | None = None) -> np.ndarray:
-    """Cost per capability and month, (draw, N, H); a capability without a plan costs its
-    monthly cost from month 0; one switched off costs nothing."""
-    ops = p.ops
-    return _item_costs(
-        p.horizon, ops.start, ops.ramp_months, ops.cost_one_time, ops.cost_monthly, on
-    )
 
 
 def run(
@@ -173,7 +110,7 @@ def run(
         out.get("perceived"),
         perceived(closure, p.resp["perception_delay_months"], p.resp["perception_lag_months"]),
     )
-    promise_gap = None if raised is None else np.maximum(raised[:, None, :] - x, 0.0)
+    promise_gap = None if raised is None else om.promise_gap(raised, x)
     uplift = None
     if raised is not None and "acquisition" in levers:
         uplift = 1.0 + ops.acquisition_uplift[:, None] * raised
@@ -202,94 +139,6 @@ def run(
         factor,
         mechanisms,
     )
-
-
-class Responses:
-    """Per-customer responses to perceived closure ``x`` (MODEL.md §4), computed on first use.
-
-    ``seg`` and ``resp`` hold (draw, S) inputs; ``x`` is (draw, S, H) or (draw, S, 1).
-    Every attribute is an array broadcastable to (draw, S, H). A lever switched off keeps
-    its baseline value (used to attribute value to levers); NPS always moves.
-    """
-
-    def __init__(
-        self,
-        seg: dict,
-        resp: dict,
-        x: np.ndarray,
-        levers: Collection[str] = LEVERS,
-        promise_gap: np.ndarray | None = None,
-        penalty: np.ndarray | None = None,
-    ):
-        self.seg, self.resp, self.x, self.levers = seg, resp, x, tuple(levers)
-        self.promise_gap, self.penalty = promise_gap, penalty
-
-    def _elasticity(self, lever: str, field: str) -> np.ndarray | float:
-        return self.resp[field][:, :, None] if lever in self.levers else 0.0
-
-    def _base(self, field: str) -> np.ndarray:
-        return self.seg[field][:, :, None]
-
-    @cached_property
-    def hazard_scale(self) -> np.ndarray:
-        """Multiplies every class's churn hazard: ``(1 − c·X)·(1 + k·promise gap)``.
-
-        The promise gap (branding ahead of perceived experience, MODEL.md §8) counts with
-        the retention lever: switched off, churn does not respond at all.
-        """
-        scale = 1.0 - self._elasticity("retention", "churn_reduction") * self.x
-        if self.promise_gap is not None and "retention" in self.levers:
-            scale = scale * (1.0 + self.penalty[:, None, None] * self.promise_gap)
-        return scale
-
-    @cached_property
-    def wallet(self) -> np.ndarray:
-        """Share of wallet ``w = min(w0 + Δw·X, 1)``."""
-        gain = self._elasticity("share_of_wallet", "wallet_gain") * self.x
-        return np.minimum(self._base("share_of_wallet") + gain, 1.0)
-
-    @cached_property
-    def detractors(self) -> np.ndarray:
-        """``d = d0·(1 − Δd·X)``."""
-        return self._base("detractors") * (
-            1.0 - self.resp["detractor_reduction"][:, :, None] * self.x
-        )
-
-    @cached_property
-    def promoters(self) -> np.ndarray:
-        """``p = min(p0 + Δp·X, 1 − d)``."""
-        gain = self.resp["promoter_gain"][:, :, None] * self.x
-        return np.minimum(self._base("promoters") + gain, 1.0 - self.detractors)
-
-    @cached_property
-    def referring(self) -> np.ndarray:
-        """Promoters who drive referrals (``p``, or ``p0`` with the referrals lever off)."""
-        gain = self._elasticity("referrals", "promoter_gain") * self.x
-        return np.minimum(self._base("promoters") + gain, 1.0 - self.detractors)
-
-    @cached_property
-    def contacts(self) -> np.ndarray:
-        """Contacts per customer ``c0·(1 − a·X)``."""
-        avoided = self._elasticity("cost_to_serve", "avoidable_contacts") * self.x
-        return self._base("contacts_per_customer") * (1.0 - avoided)
-
-    @cached_property
-    def revenue_pc(self) -> np.ndarray:
-        """Revenue per customer ``ARPU·w/w0``."""
-        return self._base("arpu") * self.wallet / self._base("share_of_wallet")
-
-    @cached_property
-    def serve_pc(self) -> np.ndarray:
-        """Cost to serve per customer."""
-        return self.contacts * self._base("cost_per_contact")
-
-    @cached_property
-    def margin_pc(self) -> np.ndarray:
-        """Revenue × gross margin − cost to serve, per customer."""
-        return self.revenue_pc * self._base("gross_margin") - self.serve_pc
-
-
-responses = Responses
 
 
 def _customer_months(
@@ -323,8 +172,8 @@ def _customer_months(
     weight = np.ascontiguousarray(p.weight.T)
     paid = p.seg["new_customers_per_month"].T  # (S, draw)
     v = p.v[None, None, :]
-    programme = responses(p.seg, p.resp, x, levers, promise_gap, p.ops.promise_penalty)
-    baseline = responses(p.seg, p.resp, np.zeros((n, s_count, 1)), levers)
+    programme = Responses(p.seg, p.resp, x, levers, promise_gap, p.ops.promise_penalty)
+    baseline = Responses(p.seg, p.resp, np.zeros((n, s_count, 1)), levers)
     scale = np.ascontiguousarray(np.transpose(programme.hazard_scale, (2, 1, 0)))  # (H, S, draw)
     ref_rate = p.seg["referral_rate"].T
     referring = np.stack(

@@ -20,9 +20,34 @@ def discount_factors(v: np.ndarray, horizon: int) -> np.ndarray:
     return np.asarray(v)[:, None] ** np.arange(1, horizon + 1)[None, :]
 
 
+def discounted(cash: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Monthly cash flows (draw, H) discounted to today: ``CF(t)·v^(t+1)``."""
+    return cash * discount_factors(v, cash.shape[-1])
+
+
 def present_value(cash: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Present value of monthly cash flows (draw, H) → (draw,)."""
-    return (cash * discount_factors(v, cash.shape[-1])).sum(axis=-1)
+    """Present value of monthly cash flows (draw, H) → (draw,): ``Σ_t CF(t)·v^(t+1)``.
+
+    The one present-value function: NPV, the waterfalls, the optimiser and the workbook all
+    discount through it.
+
+    Examples
+    --------
+    Twelve monthly payments of 100 at 10% a year, against the annuity ``100·v(1−v¹²)/(1−v)``:
+
+    >>> v = 1.1 ** (-1 / 12)
+    >>> pv = present_value(np.full((1, 12), 100.0), np.array([v]))[0]
+    >>> bool(np.isclose(pv, 100 * v * (1 - v**12) / (1 - v), rtol=1e-14))
+    True
+    """
+    return discounted(cash, v).sum(axis=-1)
+
+
+def npv(incremental_profit: np.ndarray, programme_cost: np.ndarray, v: np.ndarray):
+    """NPV per draw with its two parts: ``(PV Δprofit − PV cost, PV Δprofit, PV cost)``."""
+    benefit = present_value(incremental_profit, v)
+    cost = present_value(programme_cost, v)
+    return benefit - cost, benefit, cost
 
 
 def clv_constant(margin, churn, v):

@@ -13,7 +13,12 @@ along its plan than the groups it requires (seed 000, key 2 "Sequence").
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from cxsim.model.params import Params
 
 
 def ramp(months: np.ndarray, start: np.ndarray, length: np.ndarray, curve: str) -> np.ndarray:
@@ -93,3 +98,54 @@ def monthly_cost(
         spread = np.where(width > 0, overlap / width, ((s >= t0) & (s < t0 + 1.0)).astype(float))
     running = np.clip(t0 + 1.0 - np.maximum(t0, s), 0.0, 1.0)
     return one_time[:, None] * spread + monthly[:, None] * running
+
+
+def leading_indicators(
+    p: Params, groups_on: np.ndarray | None = None, capacity: np.ndarray | None = None
+) -> np.ndarray:
+    """``L[d,g,t]``: target × achieved plan fraction (execution capacity and sequence applied).
+
+    ``capacity`` (draw, H) is the operating model's execution multiplier ``E(t)``.
+    """
+    months = np.arange(p.horizon)
+    n, g_count = p.draws, len(p.groups)
+    ramps = np.zeros((n, g_count, p.horizon))
+    for g in range(g_count):
+        if groups_on is None or groups_on[g]:
+            ramps[:, g] = ramp(months, p.plan_start[:, g], p.plan_ramp[:, g], p.curves[g])
+    execution = p.execution[:, :, None]
+    if capacity is not None:
+        execution = execution * capacity[:, None, :]
+    fraction = plan_fractions(ramps, execution, p.requires, p.order)
+    return p.target[:, :, None] * fraction
+
+
+def _item_costs(
+    horizon: int, start, ramp_months, one_time, monthly, on: np.ndarray | None
+) -> np.ndarray:
+    """Monthly cost of each item (work group or capability), (draw, items, H); items switched
+    off cost nothing."""
+    months = np.arange(horizon)
+    cost = np.zeros((start.shape[0], start.shape[1], horizon))
+    for k in range(start.shape[1]):
+        if on is None or on[k]:
+            cost[:, k] = monthly_cost(
+                months, start[:, k], ramp_months[:, k], one_time[:, k], monthly[:, k]
+            )
+    return cost
+
+
+def programme_cost(p: Params, groups_on: np.ndarray | None = None) -> np.ndarray:
+    """Cost per group and month, (draw, G, H); groups switched off cost nothing."""
+    return _item_costs(
+        p.horizon, p.plan_start, p.plan_ramp, p.cost_one_time, p.cost_monthly, groups_on
+    )
+
+
+def capability_cost(p: Params, on: np.ndarray | None = None) -> np.ndarray:
+    """Cost per capability and month, (draw, N, H); a capability without a plan costs its
+    monthly cost from month 0; one switched off costs nothing."""
+    ops = p.ops
+    return _item_costs(
+        p.horizon, ops.start, ops.ramp_months, ops.cost_one_time, ops.cost_monthly, on
+    )

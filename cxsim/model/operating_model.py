@@ -221,6 +221,14 @@ def promise(ops: OperatingArrays, mature: np.ndarray) -> np.ndarray | None:
     return np.maximum(row - row[:, :1], 0.0)
 
 
+def promise_gap(raised: np.ndarray, perceived: np.ndarray) -> np.ndarray:
+    """Branding's promise ahead of the experience customers perceive, ``max(0, P − X_s)``.
+
+    ``raised`` is the promise ``P`` (draw, H), ``perceived`` is ``X`` (draw, S, H).
+    """
+    return np.maximum(raised[:, None, :] - perceived, 0.0)
+
+
 def extra_closure(ops: OperatingArrays, leading: np.ndarray, pain: np.ndarray) -> np.ndarray | None:
     """Gap closure from journeys and synergies, (draw, S, H); None when there are neither."""
     if not ops.journeys and not ops.synergies:

@@ -126,7 +126,7 @@ def plot_cash_flow(
     ax = _axes(ax)
     cash = result.incremental_cash_flow
     if discounted:
-        cash = cash * result.v[:, None] ** np.arange(1, result.horizon + 1)
+        cash = discounted(cash, result.v)
     cumulative = np.cumsum(cash, axis=1)
     months = np.arange(1, result.horizon + 1)
     ax.plot(

@@ -16,8 +16,11 @@ import numpy as np
 import pandas as pd
 
 from cxsim.errors import CxsimError
-from cxsim.model.engine import ARMS, LEVERS, SEGMENT_METRICS, responses
-from cxsim.model.finance import discount_factors, irr, payback_month
+from cxsim.model import responses
+from cxsim.model.engine import ARMS, SEGMENT_METRICS
+from cxsim.model.finance import discounted, irr, npv, payback_month
+from cxsim.model.operating_model import promise_gap
+from cxsim.model.responses import LEVERS
 
 if TYPE_CHECKING:
     from cxsim.scenario import Scenario
@@ -130,51 +133,25 @@ class SimulationResult:
 
     def _responses(self, month: int | None = None) -> tuple:
         """Per-customer responses of the programme and baseline arms (cached for all months)."""
-        zero = np.zeros((self.draws, len(self.segments), 1))
         if month is not None:
             x = self.perceived[:, :, month : month + 1]
-            return (
-                responses(self.seg, self.resp, x, self.levers),
-                responses(self.seg, self.resp, zero, self.levers),
-            )
+            return responses.arms(self.seg, self.resp, x, self.levers)
         if "responses" not in self.extras:
-            self.extras["responses"] = (
-                responses(self.seg, self.resp, self.perceived, self.levers),
-                responses(self.seg, self.resp, zero, self.levers),
+            self.extras["responses"] = responses.arms(
+                self.seg, self.resp, self.perceived, self.levers
             )
         return self.extras["responses"]
 
     def _derive(self, name: str) -> np.ndarray:
-        """Recompute a per-customer response or money line from inputs and stored metrics."""
-        customers = self.metrics["customers"]
-        referrals = self.metrics["referrals"]
-        paid = np.broadcast_to(
-            self.seg["new_customers_per_month"][None, :, :, None], customers.shape
-        ).copy()
-        if self.acquisition_factor is not None:
-            paid[0] *= self.acquisition_factor[:, None, :]
-        if name == "new_customers":
-            return paid + referrals
-        if name == "acquisition_cost":
-            return (
-                paid * self.seg["cac"][None, :, :, None]
-                + referrals * self.seg["referral_cost"][None, :, :, None]
-            )
-        arms = self._responses()
-        field_of = {
-            "share_of_wallet": "wallet",
-            "promoters": "promoters",
-            "detractors": "detractors",
-            "contacts_per_customer": "contacts",
-            "revenue": "revenue_pc",
-            "cost_to_serve": "serve_pc",
-        }
-        per_customer = np.stack(
-            [np.broadcast_to(getattr(r, field_of[name]), customers.shape[1:]) for r in arms]
+        """A derived per-segment metric, from the model's responses and the stored metrics."""
+        return responses.segment_metric(
+            name,
+            self._responses(),
+            self.metrics["customers"],
+            self.metrics["referrals"],
+            self.seg,
+            self.acquisition_factor,
         )
-        if name in ("revenue", "cost_to_serve"):
-            return customers * per_customer
-        return per_customer
 
     @property
     def metric_names(self) -> list[str]:
@@ -237,11 +214,19 @@ class SimulationResult:
         return self.incremental_profit - self.programme_cost
 
     @cached_property
+    def npv_parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per draw: NPV, PV of incremental profit and PV of programme cost (model.finance)."""
+        return npv(self.incremental_profit, self.programme_cost, self.v)
+
+    @property
+    def npv(self) -> np.ndarray:
+        """NPV per draw, (draw,)."""
+        return self.npv_parts[0]
+
+    @cached_property
     def outcomes(self) -> pd.DataFrame:
         """One row per draw: NPV, ROI, IRR, payback and the horizon changes."""
-        disc = discount_factors(self.v, self.horizon)
-        pv_benefit = (self.incremental_profit * disc).sum(axis=1)
-        pv_cost = (self.programme_cost * disc).sum(axis=1)
+        net, pv_benefit, pv_cost = self.npv_parts
         cash = self.incremental_cash_flow
         roi = np.divide(
             pv_benefit - pv_cost, pv_cost, out=np.full_like(pv_cost, np.nan), where=pv_cost > 0
@@ -258,11 +243,11 @@ class SimulationResult:
         customers = total
         return pd.DataFrame(
             {
-                "npv": pv_benefit - pv_cost,
+                "npv": net,
                 "roi": roi,
                 "irr": irr(cash),
                 "payback_months": payback_month(cash),
-                "discounted_payback_months": payback_month(cash * disc),
+                "discounted_payback_months": payback_month(discounted(cash, self.v)),
                 "pv_benefit": pv_benefit,
                 "pv_cost": pv_cost,
                 "nps_change": nps[0] - nps[1],
@@ -279,7 +264,8 @@ class SimulationResult:
         weights = self.metrics["customers"][:, :, :, last]  # (arm, draw, S)
         values = []
         for arm, r in enumerate(self._responses(last)):
-            share = np.broadcast_to(r.promoters - r.detractors, weights.shape[1:] + (1,))[..., 0]
+            share = responses.net_promoter_share(r)
+            share = np.broadcast_to(share, weights.shape[1:] + (1,))[..., 0]
             values.append(self._ratio((share * weights[arm]).sum(axis=1), weights[arm].sum(axis=1)))
         return 100.0 * np.stack(values)
 
@@ -291,7 +277,7 @@ class SimulationResult:
         promise = self.mechanisms.get("promise")
         if promise is None:
             return np.zeros((self.draws, self.horizon))
-        gap = np.maximum(promise[:, None, :] - self.perceived, 0.0)  # (draw, S, month)
+        gap = promise_gap(promise, self.perceived)  # (draw, S, month)
         if segment != ALL:
             return gap[:, self._segment_index(segment)]
         weights = self.metrics["customers"][0]
