@@ -33,7 +33,8 @@ if TYPE_CHECKING:  # what the lazy names resolve to, for type checkers and IDEs
     from cxsim.analysis.planning import OptimizationResult, optimize
     from cxsim.analysis.sensitivity import BreakEven, breakeven, tornado
     from cxsim.montecarlo import simulate
-    from cxsim.outputs.result import SimulationResult, Summary
+    from cxsim.outputs.result import SimulationResult
+    from cxsim.outputs.summary import Summary
     from cxsim.scenario import Scenario, load_scenario
 
 # Public name -> module that defines it.
@@ -43,7 +44,7 @@ _NAMES = {
     "OptimizationResult": "cxsim.analysis.planning",
     "Scenario": "cxsim.scenario",
     "SimulationResult": "cxsim.outputs.result",
-    "Summary": "cxsim.outputs.result",
+    "Summary": "cxsim.outputs.summary",
     "breakeven": "cxsim.analysis.sensitivity",
     "compare": "cxsim.analysis.comparison",
     "load_scenario": "cxsim.scenario",

@@ -90,7 +90,7 @@ def test_quantiles_are_compact_and_right(flagship):
 
 def test_frame_is_built_on_access_and_refuses_absurd_sizes(flagship, monkeypatch):
     result = cxsim.simulate(flagship, draws=20, seed=2)
-    import cxsim.outputs.result as results
+    import cxsim.outputs.tables as results
 
     monkeypatch.setattr(results, "MAX_FRAME_ROWS", 1000)
     with pytest.raises(cxsim.CxsimError, match="quantiles"):

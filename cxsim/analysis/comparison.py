@@ -16,7 +16,8 @@ import pandas as pd
 
 from cxsim.errors import CxsimError
 from cxsim.montecarlo import simulate
-from cxsim.outputs.result import SUMMARY_ROWS, SimulationResult, format_value
+from cxsim.outputs.result import SimulationResult
+from cxsim.outputs.summary import SUMMARY_ROWS, format_value
 from cxsim.scenario import Scenario
 
 COMPARED = (

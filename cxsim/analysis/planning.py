@@ -40,7 +40,7 @@ import pandas as pd
 
 from cxsim.errors import CxsimError
 from cxsim.montecarlo import simulate
-from cxsim.outputs.result import format_value
+from cxsim.outputs.summary import format_value
 from cxsim.scenario import Scenario, load_scenario, topological_order, validate
 from cxsim.scenario.schema import CAPABILITIES, as_written
 from cxsim.uncertainty.distributions import Distribution

@@ -17,7 +17,7 @@ from scipy.optimize import brentq
 
 from cxsim.errors import CxsimError
 from cxsim.montecarlo import simulate, simulate_inputs
-from cxsim.outputs.result import format_value
+from cxsim.outputs.summary import format_value
 from cxsim.scenario import Scenario
 from cxsim.scenario.schema import bounds_of
 from cxsim.uncertainty.distributions import Distribution

@@ -122,13 +122,13 @@ def fit_lag(
     Notes
     -----
     For each ``(delay, lag)`` the intercept and effect are ordinary least squares, so the fit
-    searches two dimensions: a grid (delay in 0.1-month steps, a dense grid of lags), then
-    three rounds of a finer local grid around the best point (to 1e-4 of a step). Every
-    grid point runs the engine's own perception filter (:func:`perceived_closure`). Intervals: residuals (rescaled by
-    ``sqrt(n / (n - 4))`` for the four fitted parameters) are resampled in circular blocks
-    (keeping their autocorrelation), added to the fitted values, and the grid fit is repeated
-    for every replication at once (one matrix product); percentile intervals. Dead time and
-    smoothing time trade off along a ridge (a ramp smoothed by ``lag`` looks like a ramp
+    searches two dimensions: a grid (delay in 0.1-month steps, a dense grid of lags), then three
+    rounds of a finer local grid around the best point (to 1e-4 of a step). Every grid point
+    runs the engine's own perception filter (:func:`perceived_closure`). Intervals: residuals
+    (rescaled by ``sqrt(n / (n - 4))`` for the four fitted parameters) are resampled in circular
+    blocks (keeping their autocorrelation), added to the fitted values, and the grid fit is
+    repeated for every replication at once (one matrix product); percentile intervals. Dead time
+    and smoothing time trade off along a ridge (a ramp smoothed by ``lag`` looks like a ramp
     delayed by ``lag``); they are told apart by sharp changes in the leading series, and the
     bootstrap intervals show how well the data did that.
 

@@ -295,7 +295,7 @@ def _cmd_assess(args: argparse.Namespace) -> int:
 
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
     from cxsim.analysis.sensitivity import tornado
-    from cxsim.outputs.result import format_value
+    from cxsim.outputs.summary import format_value
 
     if not 0 < args.low < args.high < 1:
         raise CxsimError(f"need 0 < --low < --high < 1 (got {args.low}, {args.high})")

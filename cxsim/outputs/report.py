@@ -13,7 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from cxsim.errors import CxsimError
-from cxsim.outputs.result import SimulationResult, format_value
+from cxsim.outputs.result import SimulationResult
+from cxsim.outputs.summary import format_value
 
 HORIZON_UNITS = {
     "customers": "count",

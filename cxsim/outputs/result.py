@@ -17,15 +17,17 @@ import pandas as pd
 
 from cxsim.errors import CxsimError
 from cxsim.model import responses
-from cxsim.model.engine import ARMS, SEGMENT_METRICS
+from cxsim.model.engine import SEGMENT_METRICS
 from cxsim.model.finance import discounted, irr, npv, payback_month
 from cxsim.model.operating_model import promise_gap
 from cxsim.model.responses import LEVERS
+from cxsim.outputs import tables
+from cxsim.outputs.summary import Summary
+from cxsim.outputs.tables import ALL
 
 if TYPE_CHECKING:
     from cxsim.scenario import Scenario
 
-ALL = "all"
 # How each metric aggregates over segments: summed, or averaged with customer weights.
 SUMMED = {
     "customers",
@@ -36,8 +38,6 @@ SUMMED = {
     "acquisition_cost",
     "profit",
 }
-MAX_FRAME_ROWS = 20_000_000
-QUANTILES = {"p5": 0.05, "p50": 0.5, "p95": 0.95}
 
 
 @dataclass
@@ -290,32 +290,12 @@ class SimulationResult:
 
         Columns: draw, month, programme_cost, incremental_profit, incremental_cash_flow.
         """
-        draws, months = np.meshgrid(np.arange(self.draws), np.arange(self.horizon), indexing="ij")
-        return pd.DataFrame(
-            {
-                "draw": draws.ravel(),
-                "month": months.ravel(),
-                "programme_cost": self.programme_cost.ravel(),
-                "incremental_profit": self.incremental_profit.ravel(),
-                "incremental_cash_flow": self.incremental_cash_flow.ravel(),
-            }
-        )
+        return tables.cash_flow(self)
 
     @property
     def leading(self) -> pd.DataFrame:
         """Tidy leading indicators: draw, month, work_group, value."""
-        d, g, m = self.leading_values.shape
-        draws, groups, months = np.meshgrid(np.arange(d), np.arange(g), np.arange(m), indexing="ij")
-        return pd.DataFrame(
-            {
-                "draw": draws.ravel(),
-                "month": months.ravel(),
-                "work_group": np.asarray(self.work_groups, dtype=object)[groups.ravel()]
-                if g
-                else [],
-                "value": self.leading_values.ravel(),
-            }
-        )
+        return tables.leading(self)
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -323,110 +303,29 @@ class SimulationResult:
 
         Segment ``all`` holds the totals (sums, or customer-weighted averages of rates).
         """
-        names = self.metric_names
-        labels = [*self.segments, ALL]
-        rows = len(names) * len(labels) * 2 * self.draws * self.horizon
-        if rows > MAX_FRAME_ROWS:
-            raise CxsimError(
-                f"the full frame would have {rows:,} rows; use result.quantiles() for the bands, "
-                "or result.frame_of(metric) for one metric"
-            )
-        return pd.concat([self.frame_of(name) for name in names], ignore_index=True)
+        return tables.frame(self)
 
     def frame_of(self, metric: str, segments: list[str] | None = None) -> pd.DataFrame:
         """The tidy frame of one metric (all draws), for segments (default: each and ``all``)."""
-        labels = segments or self.labels_for(metric)
-        parts = []
-        for label in labels:
-            values = self.metric(metric, label)  # (arm, draw, month)
-            arms, draws, months = np.meshgrid(
-                np.arange(2), np.arange(self.draws), np.arange(self.horizon), indexing="ij"
-            )
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "draw": draws.ravel(),
-                        "month": months.ravel(),
-                        "segment": label,
-                        "arm": np.asarray(ARMS, dtype=object)[arms.ravel()],
-                        "metric": metric,
-                        "value": values.ravel(),
-                    }
-                )
-            )
-        return pd.concat(parts, ignore_index=True)
+        return tables.frame_of(self, metric, segments)
 
     def quantiles(self, metrics: list[str] | None = None) -> pd.DataFrame:
         """Compact bands: month, segment, arm, metric, mean, p5, p50, p95 over draws."""
-        parts = []
-        for name in metrics or self.metric_names:
-            for label in self.labels_for(name):
-                values = self.metric(name, label)  # (arm, draw, month)
-                qs = np.quantile(values, list(QUANTILES.values()), axis=1)  # (q, arm, month)
-                arms, months = np.meshgrid(np.arange(2), np.arange(self.horizon), indexing="ij")
-                table = {
-                    "month": months.ravel(),
-                    "segment": label,
-                    "arm": np.asarray(ARMS, dtype=object)[arms.ravel()],
-                    "metric": name,
-                    "mean": values.mean(axis=1).ravel(),
-                }
-                table.update({q: qs[i].ravel() for i, q in enumerate(QUANTILES)})
-                parts.append(pd.DataFrame(table))
-        return pd.concat(parts, ignore_index=True)
+        return tables.quantiles(self, metrics)
 
     def horizon_table(self, month: int | None = None) -> pd.DataFrame:
         """Lagging indicators at a month (default: the last): programme, baseline, change.
 
         Values are draw means. Rows: (segment, metric).
         """
-        month = self.horizon - 1 if month is None else month
-        rows = []
-        for label in [*self.segments, ALL]:
-            for name in (
-                "customers",
-                "churn",
-                "retention_12m",
-                "nps",
-                "share_of_wallet",
-                "contacts_per_customer",
-                "clv",
-                "revenue",
-                "profit",
-            ):
-                values = self.metric(name, label)[:, :, month].mean(axis=1)
-                rows.append(
-                    {
-                        "segment": label,
-                        "metric": name,
-                        "programme": values[0],
-                        "baseline": values[1],
-                        "change": values[0] - values[1],
-                    }
-                )
-        return pd.DataFrame(rows).set_index(["segment", "metric"])
+        return tables.horizon_table(self, month)
 
     def segment_economics(self) -> pd.DataFrame:
         """Per segment at month 0 (baseline): margin per customer and forward CLV.
 
         A negative margin or CLV flags a segment that costs more to serve than it earns.
         """
-        rows = []
-        for label in self.segments:
-            seg = self.scenario.segments[label]
-            margin = self.metric("margin_per_customer", label)[1, :, 0].mean()
-            clv = self.metric("clv", label)[1, :, 0].mean()
-            rows.append(
-                {
-                    "segment": label,
-                    "customers": self.metric("customers", label)[1, :, 0].mean(),
-                    "margin_per_customer": margin,
-                    "clv": clv,
-                    "costs_more_than_it_earns": bool(margin < 0),
-                    "description": seg.description,
-                }
-            )
-        return pd.DataFrame(rows).set_index("segment")
+        return tables.segment_economics(self)
 
     def summary(self) -> Summary:
         """NPV, ROI, IRR, payback, PV of benefits and costs, and the horizon changes.
@@ -464,131 +363,3 @@ class SimulationResult:
             + self.summary()._repr_html_()
             + self.horizon_table().to_html(float_format=lambda x: f"{x:,.4g}")
         )
-
-
-SUMMARY_ROWS = {
-    "npv": ("NPV", "money"),
-    "roi": ("ROI", "ratio"),
-    "irr": ("IRR (annual)", "ratio"),
-    "payback_months": ("Payback (months)", "months"),
-    "discounted_payback_months": ("Discounted payback (months)", "months"),
-    "pv_benefit": ("PV of incremental profit", "money"),
-    "pv_cost": ("PV of programme cost", "money"),
-    "nps_change": ("NPS change at horizon (points)", "points"),
-    "retention_12m_change": ("12-month retention change at horizon", "pp"),
-    "clv_change": ("CLV change at horizon (per customer)", "money"),
-    "customers_change": ("Customers gained by horizon", "count"),
-}
-
-
-@dataclass
-class Summary:
-    """The business case in one table (``frame``) with notes on undefined values."""
-
-    frame: pd.DataFrame
-    notes: list[str]
-    title: str
-
-    @classmethod
-    def from_outcomes(cls, outcomes: pd.DataFrame, horizon: int, title: str) -> Summary:
-        rows, notes = {}, []
-        many = len(outcomes) > 1
-        for key, (label, unit) in SUMMARY_ROWS.items():
-            values = outcomes[key].to_numpy()
-            defined = values[~np.isnan(values)]
-            row: dict[str, Any] = {"unit": unit}
-            if many:
-                if defined.size:
-                    row.update(
-                        mean=defined.mean(),
-                        p5=np.quantile(defined, 0.05),
-                        p50=np.quantile(defined, 0.5),
-                        p95=np.quantile(defined, 0.95),
-                    )
-                else:
-                    row.update(mean=None, p5=None, p50=None, p95=None)
-            else:
-                row["value"] = float(values[0]) if defined.size else None
-            row["defined_share"] = defined.size / len(values)
-            rows[label] = row
-            if defined.size < len(values):
-                notes.append(_undefined_note(key, 1 - defined.size / len(values), many, horizon))
-        frame = pd.DataFrame.from_dict(rows, orient="index")
-        if many:
-            npv = outcomes["npv"].to_numpy()
-            pay = outcomes["payback_months"].to_numpy()
-            extra = pd.DataFrame.from_dict(
-                {
-                    "P(NPV > 0)": {"unit": "probability", "mean": float((npv > 0).mean())},
-                    f"P(payback within {horizon} months)": {
-                        "unit": "probability",
-                        "mean": float((~np.isnan(pay)).mean()),
-                    },
-                },
-                orient="index",
-            )
-            frame = pd.concat([frame, extra])
-        return cls(frame, notes, title)
-
-    def value(self, label: str, column: str | None = None) -> Any:
-        """One figure by row label (e.g. ``"NPV"``); column defaults to value or mean."""
-        column = column or ("value" if "value" in self.frame.columns else "mean")
-        return self.frame.loc[label, column]
-
-    def __repr__(self) -> str:
-        return self.to_text()
-
-    def to_text(self) -> str:
-        cols = [c for c in ("value", "mean", "p5", "p50", "p95") if c in self.frame.columns]
-        width = max(len(str(i)) for i in self.frame.index) + 2
-        lines = [self.title, "".ljust(width) + "".join(c.rjust(16) for c in cols)]
-        for label, row in self.frame.iterrows():
-            cells = "".join(format_value(row.get(c), row["unit"]).rjust(16) for c in cols)
-            lines.append(str(label).ljust(width) + cells)
-        lines += [f"  note: {n}" for n in self.notes]
-        return "\n".join(lines)
-
-    __str__ = to_text
-
-    def _repr_html_(self) -> str:
-        shown = self.frame.drop(columns=["defined_share"], errors="ignore").copy()
-        for col in shown.columns:
-            if col != "unit":
-                shown[col] = [
-                    format_value(v, u) for v, u in zip(shown[col], shown["unit"], strict=True)
-                ]
-        notes = "".join(f"<li>{n}</li>" for n in self.notes)
-        return shown.drop(columns="unit").to_html() + (f"<ul>{notes}</ul>" if notes else "")
-
-
-def _undefined_note(key: str, share: float, many: bool, horizon: int) -> str:
-    reason = {
-        "irr": "the incremental cash flow never changes sign, so no IRR exists",
-        "payback_months": f"cumulative cash is still negative at month {horizon}",
-        "discounted_payback_months": (
-            f"discounted cumulative cash is still negative at month {horizon}"
-        ),
-        "roi": "the programme costs nothing, so ROI is undefined",
-    }.get(key, "undefined")
-    label = SUMMARY_ROWS[key][0]
-    if many:
-        return f"{label}: undefined in {share:.0%} of draws ({reason}); statistics use the rest"
-    return f"{label}: n/a — {reason}"
-
-
-def format_value(value: Any, unit: str) -> str:
-    """Readable number for tables: currency with thousands separators, percentages, months."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "" if unit == "probability" else "n/a"
-    value = float(value)
-    if unit == "money":
-        return f"{value:,.0f}"
-    if unit in ("ratio", "probability"):
-        return f"{value:.1%}"
-    if unit == "months":
-        return f"{value:.0f}"
-    if unit == "points":
-        return f"{value:+.1f}"
-    if unit == "pp":
-        return f"{value * 100:+.2f} pt"
-    return f"{value:,.0f}"
