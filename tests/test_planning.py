@@ -16,7 +16,8 @@ import pytest
 import yaml
 
 import cxsim
-from cxsim.analysis.planning import _scaled, optimize
+from cxsim.analysis.planning import optimize
+from cxsim.analysis.planning.space import scaled as scale_value
 from cxsim.cli.optimize import main_optimize
 from cxsim.errors import CxsimError
 from cxsim.uncertainty.copula import sample
@@ -261,13 +262,13 @@ def test_capabilities_are_items_scaled_from_todays_level(tmp_path):
 )
 def test_scaled_distributions_scale_every_draw(spec):
     original = Distribution(spec["dist"], {k: v for k, v in spec.items() if k != "dist"})
-    mapping = _scaled(original, 0.4)
+    mapping = scale_value(original, 0.4)
     scaled = Distribution(mapping["dist"], {k: v for k, v in mapping.items() if k != "dist"})
     stream = stream_id("work_groups.x.cost.one_time")
     a = sample([original], [stream], 7, 0, 500)[0]
     b = sample([scaled], [stream], 7, 0, 500)[0]
     np.testing.assert_allclose(b, 0.4 * a, rtol=1e-9)
-    assert _scaled(2.5, 0.4) == pytest.approx(1.0)
+    assert scale_value(2.5, 0.4) == pytest.approx(1.0)
 
 
 # ----------------------------------------------------------------------------- errors

@@ -1,0 +1,352 @@
+"""The optimiser's answer: the chosen plan, its figures, the frontier, the plan as a scenario."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cxsim.analysis.planning.search import OBJECTIVE_LABEL, Evaluation, Search, better
+from cxsim.analysis.planning.space import Item, Plan
+from cxsim.outputs.summary import format_value
+from cxsim.scenario import Scenario, validate
+
+# ---------------------------------------------------------------- the result
+
+
+@dataclass(repr=False)
+class OptimizationResult:
+    """The chosen plan, its NPV and spend, and every plan evaluated on the way.
+
+    Attributes ending in ``_`` are the search's results (the lifetimes / scikit-learn
+    convention).
+    """
+
+    budget: float
+    risk: str
+    draws: int
+    seed: int
+    plan_: pd.DataFrame
+    objective_: float
+    npv_mean_: float
+    npv_p10_: float
+    spend_: float
+    evaluations_: int
+    history_: pd.DataFrame
+    scenario_: Scenario
+    scenario: Scenario  # the scenario that was optimized
+    own_plan: dict[str, float] | None = None  # the scenario's own plan, when evaluated
+    notes: list[str] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return (
+            f"OptimizationResult({self.scenario.name!r}, risk={self.risk!r}, "
+            f"objective={self.objective_:,.0f}, spend={self.spend_:,.0f} of {self.budget:,.0f}, "
+            f"{int(self.plan_['funded'].sum())} of {len(self.plan_)} items funded, "
+            f"{self.evaluations_} plans evaluated)"
+        )
+
+    @property
+    def funds_nothing(self) -> bool:
+        return not bool(self.plan_["funded"].any())
+
+    def frontier(self) -> pd.DataFrame:
+        """Evaluated plans not beaten by a cheaper one: the best objective at each spend.
+
+        Rows of ``history_`` sorted by spend; each has a higher objective than every plan
+        that spends as much or less (plans over the budget included).
+        """
+        ranked = self.history_.sort_values(["spend", "objective"], ascending=[True, False])
+        best, keep = -math.inf, []
+        for index, row in ranked.iterrows():
+            if row["objective"] > best:
+                keep.append(index)
+                best = row["objective"]
+        return self.history_.loc[keep]
+
+    def to_yaml(self, path: str | Path | None = None) -> str:
+        """Write the chosen plan as a scenario file (see ``scenario_``); return its text."""
+        return self.scenario_.to_yaml(path)
+
+    # -- text
+    def summary(self) -> str:
+        objective = OBJECTIVE_LABEL[self.risk]
+        money = lambda x: format_value(x, "money")  # noqa: E731
+        lines = [
+            f"Funding plan for {self.scenario.name}",
+            f"  maximises the {objective} ({self.draws} draws, seed {self.seed}, "
+            "common random numbers)",
+            f"  within a budget of {money(self.budget)}: expected programme spend over "
+            f"{self.scenario.horizon_months} months, undiscounted",
+            "",
+        ]
+        if self.funds_nothing:
+            lines.append(
+                "Fund nothing: no plan evaluated within the budget beats the NPV of 0 of "
+                "funding nothing."
+            )
+        else:
+            lines.extend(self._table())
+        lines += [
+            "",
+            f"  expected NPV       {money(self.npv_mean_):>16}",
+            f"  p10 NPV            {money(self.npv_p10_):>16}",
+            f"  spend              {money(self.spend_):>16}   "
+            f"{self.spend_ / self.budget:.0%} of the budget",
+            f"  plans evaluated    {self.evaluations_:>16}",
+        ]
+        if self.own_plan is not None:
+            own = self.own_plan
+            over = " (over the budget)" if own["spend"] > self.budget else ""
+            lines.append(
+                f"  the scenario's own plan: spend {money(own['spend'])}{over}, expected NPV "
+                f"{money(own['npv_mean'])}, p10 NPV {money(own['npv_p10'])}"
+            )
+        lines.extend(f"  note: {note}" for note in self.notes)
+        return "\n".join(lines)
+
+    __str__ = summary
+
+    def _table(self) -> list[str]:
+        funded = self.plan_[self.plan_["funded"]]
+        width = max(8, *(len(n) for n in funded["item"])) + 2
+        lines = [
+            "  " + "item".ljust(width) + f"{'kind':<12}{'target':>8}{'of plan':>9}"
+            f"{'start':>7}{'delay':>7}{'spend':>16}"
+        ]
+        for _, row in funded.iterrows():
+            lines.append(
+                "  "
+                + row["item"].ljust(width)
+                + f"{row['kind'].replace('_', ' '):<12}{row['target']:>8.2f}"
+                f"{row['target_fraction']:>9.0%}{row['start_month']:>7.1f}"
+                f"{row['start_shift']:>7.0f}{format_value(row['spend'], 'money'):>16}"
+            )
+        left_out = list(self.plan_.loc[~self.plan_["funded"], "item"])
+        if left_out:
+            lines.append("  not funded: " + ", ".join(left_out))
+        return lines
+
+    def _repr_html_(self) -> str:
+        head = (
+            f"<p><b>Funding plan for {self.scenario.name}</b>: {OBJECTIVE_LABEL[self.risk]} "
+            f"{self.objective_:,.0f}; expected NPV {self.npv_mean_:,.0f}, p10 NPV "
+            f"{self.npv_p10_:,.0f}; spend {self.spend_:,.0f} of a budget of {self.budget:,.0f}; "
+            f"{self.evaluations_} plans evaluated.</p>"
+        )
+        return head + self.plan_.to_html(index=False, float_format=lambda x: f"{x:,.4g}")
+
+    # -- chart
+    def plot_frontier(self, ax=None):
+        """Objective against spend for every evaluated plan, the frontier, budget and choice.
+
+        Returns the matplotlib Axes.
+        """
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 4.5))
+        history = self.history_
+        ax.scatter(
+            history["spend"], history["objective"], s=12, color="0.65", label="evaluated plans"
+        )
+        front = self.frontier()
+        ax.step(
+            front["spend"],
+            front["objective"],
+            where="post",
+            color="C0",
+            marker="o",
+            markersize=4,
+            label="frontier",
+        )
+        ax.axvline(self.budget, color="C3", linestyle="--", label="budget")
+        ax.scatter(
+            [self.spend_],
+            [self.objective_],
+            marker="*",
+            s=220,
+            color="C1",
+            zorder=5,
+            label="chosen plan",
+        )
+        ax.axhline(0.0, color="0.3", linewidth=0.6)
+        from cxsim.outputs.plotting import money_axis
+
+        money_axis(ax.xaxis)
+        money_axis(ax.yaxis)
+        ax.set(
+            xlabel="expected programme spend over the horizon (undiscounted)",
+            ylabel=OBJECTIVE_LABEL[self.risk],
+            title=f"Funding plans for {self.scenario.name}",
+        )
+        ax.legend(loc="best", fontsize="small")
+        return ax
+
+
+def describe_plan(items: list[Item], plan: Plan) -> str:
+    parts = []
+    for item, k in zip(items, plan, strict=True):
+        if k is None:
+            continue
+        option = item.options[k]
+        text = f"{item.name} {option.fraction:.0%}"
+        if option.shift:
+            text += f" +{option.shift:g}m"
+        parts.append(text)
+    return ", ".join(parts) or "(nothing funded)"
+
+
+def build_result(search: Search, scenario: Scenario, own: Evaluation | None) -> OptimizationResult:
+    items = search.items
+    feasible = [r for r in search.order if r.feasible]
+    best = feasible[0]
+    for record in feasible[1:]:
+        if better(record, best):
+            best = record
+    rows = []
+    for item, k in zip(items, best.plan, strict=True):
+        option = item.options[k] if k is not None else None
+        rows.append(
+            {
+                "item": item.name,
+                "kind": item.kind,
+                "funded": option is not None,
+                "target_fraction": option.fraction if option else math.nan,
+                "start_shift": option.shift if option else math.nan,
+                "start_month": option.start if option else math.nan,
+                "target": option.target if option else math.nan,
+                "spend": item.spend[k] if option else 0.0,
+            }
+        )
+    # In what order: funded items by (expected) start month, then the ones left out.
+    plan = pd.DataFrame(rows).sort_values(
+        ["funded", "start_month"], ascending=[False, True], kind="stable", na_position="last"
+    )
+    history = pd.DataFrame(
+        {
+            "plan": [describe_plan(items, r.plan) for r in search.order],
+            "funded": [sum(k is not None for k in r.plan) for r in search.order],
+            "spend": [r.spend for r in search.order],
+            "objective": [r.objective for r in search.order],
+            "npv_mean": [r.npv_mean for r in search.order],
+            "npv_p10": [r.npv_p10 for r in search.order],
+            "feasible": [r.feasible for r in search.order],
+        }
+    )
+    history.index.name = "evaluation"
+    written, notes = written_scenario(search, scenario, best)
+    return OptimizationResult(
+        budget=search.budget,
+        risk=search.risk,
+        draws=search.draws,
+        seed=search.seed,
+        plan_=plan.reset_index(drop=True),
+        objective_=best.objective,
+        npv_mean_=best.npv_mean,
+        npv_p10_=best.npv_p10,
+        spend_=best.spend,
+        evaluations_=len(search.order),
+        history_=history,
+        scenario_=written,
+        scenario=scenario,
+        own_plan=None
+        if own is None
+        else {"spend": own.spend, "npv_mean": own.npv_mean, "npv_p10": own.npv_p10},
+        notes=notes,
+    )
+
+
+def written_scenario(
+    search: Search, scenario: Scenario, best: Evaluation
+) -> tuple[Scenario, list[str]]:
+    """The chosen plan as a scenario a user can read, edit and simulate without groups_on.
+
+    Unfunded work groups are removed, with the journeys and synergies that name them (a
+    journey or synergy closes only as far as its least advanced group, which would stay at
+    0). No funded group requires a removed one (see :meth:`Search.canonical`). Unfunded
+    capabilities keep today's level, without plan or cost. Correlations that name a removed
+    input are dropped.
+    """
+    from cxsim.uncertainty.sampling import draw_inputs
+
+    items = search.items
+    evaluated = search.variant(search.overrides(best.plan))
+    data = evaluated.to_dict()
+    funded = {item.name for item, k in zip(items, best.plan, strict=True) if k is not None}
+    groups = data.get("work_groups") or {}
+    for name in [g for g in groups if g not in funded]:
+        del groups[name]
+    journeys = data.get("journeys") or {}
+    for name in [j for j, v in journeys.items() if not set(v["groups"]) <= funded]:
+        del journeys[name]
+    renamed: dict[str, str] = {}
+    kept = []
+    for index, synergy in enumerate(data.get("synergies") or []):
+        if set(synergy["groups"]) <= funded:
+            renamed[f"synergies.{index}."] = f"synergies.{len(kept)}."
+            kept.append(synergy)
+    if "synergies" in data:
+        data["synergies"] = kept
+    for name, capability in (data.get("capabilities") or {}).items():
+        if name not in funded:
+            capability.pop("plan", None)
+            capability.pop("cost", None)
+    correlations = data.pop("correlations", [])
+    data["name"] = f"{scenario.name} - funding plan"
+    data.setdefault("provenance", {})["optimize"] = {
+        "method": "cxsim optimize: coordinate ascent over work groups and planned "
+        "capabilities on common random numbers (docs/optimizer.md)",
+        "optimized_from": scenario.source,
+        "budget": search.budget,
+        "risk": search.risk,
+        "draws": search.draws,
+        "seed": search.seed,
+        "objective": best.objective,
+        "npv_mean": best.npv_mean,
+        "npv_p10": best.npv_p10,
+        "spend": best.spend,
+        "plan": describe_plan(items, best.plan),
+    }
+    uncertain = {i.path for i in validate(data, source=scenario.source).uncertain_inputs()}
+    moved = []
+    for corr in correlations:
+        between = [renamed_path(path, renamed) for path in corr["between"]]
+        if all(path in uncertain for path in between):
+            moved.append({**corr, "between": between})
+    if moved:
+        data["correlations"] = moved
+    written = validate(data, source=scenario.source)
+
+    # An uncertain input keeps its draws when its path and correlations are unchanged;
+    # say so if one does not (a dropped correlation, a synergy moved up the list).
+    n = min(search.draws, 64)
+    before = draw_inputs(evaluated, search.seed, 0, n)
+    after = draw_inputs(written, search.seed, 0, n)
+    was = {i.path: i.value for i in evaluated.uncertain_inputs()}
+    changed = [
+        i.path
+        for i in written.uncertain_inputs()
+        if i.path in was
+        and was[i.path] == i.value
+        and not np.allclose(after[i.path], before[i.path], rtol=1e-12, atol=0)
+    ]
+    notes = []
+    if changed:
+        notes.append(
+            "the written plan draws "
+            + ", ".join(changed)
+            + " afresh (a correlation or synergy it had was removed with an unfunded item): "
+            "simulating it gives the same distributions but not the same draws"
+        )
+    return written, notes
+
+
+def renamed_path(path: str, renamed: dict[str, str]) -> str:
+    for old, new in renamed.items():
+        if path.startswith(old):
+            return new + path[len(old) :]
+    return path
