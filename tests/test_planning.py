@@ -196,7 +196,7 @@ def test_history_frontier_summary_and_plot():
     for _, row in history.iterrows():  # nothing evaluated beats the frontier at its spend
         cheaper = front[front["spend"] <= row["spend"]]
         assert cheaper["objective"].max() >= row["objective"]
-    text = result.summary()
+    text = str(result.summary())
     assert "expected NPV" in text and "p10 NPV" in text and "of the budget" in text
     assert "200,000" in text and "plans evaluated" in text
     assert "<table" in result._repr_html_()
@@ -214,7 +214,7 @@ def test_funding_nothing_is_a_valid_answer(tmp_path):
         group["cost"] = {"one_time": 5e6, "monthly": 1e5}
     result = optimize(data, UNLIMITED, draws=10, seed=SEED)
     assert result.funds_nothing and result.objective_ == 0.0 and result.spend_ == 0.0
-    assert "Fund nothing" in result.summary()
+    assert "Fund nothing" in str(result.summary())
     result.to_yaml(tmp_path / "nothing.yaml")
     assert not cxsim.load_scenario(tmp_path / "nothing.yaml").work_groups
 
@@ -353,4 +353,4 @@ def test_a_dropped_correlation_is_reported():
     assert not result.plan_.set_index("item").loc["digital", "funded"]
     assert not result.scenario_.correlations
     assert "responses.churn_reduction afresh" in result.notes[0]
-    assert "note: the written plan draws" in result.summary()
+    assert "note: the written plan draws" in str(result.summary())

@@ -11,6 +11,7 @@ import pandas as pd
 
 from cxsim.analysis.planning.search import OBJECTIVE_LABEL, Evaluation, Search, better
 from cxsim.analysis.planning.space import Item, Plan
+from cxsim.outputs.fitted import FitResult, Report, Table
 from cxsim.outputs.summary import format_value
 from cxsim.scenario import Scenario, validate
 
@@ -18,11 +19,12 @@ from cxsim.scenario import Scenario, validate
 
 
 @dataclass(repr=False)
-class OptimizationResult:
+class OptimizationResult(FitResult):
     """The chosen plan, its NPV and spend, and every plan evaluated on the way.
 
     Attributes ending in ``_`` are the search's results (the lifetimes / scikit-learn
-    convention).
+    convention); ``params_`` and ``se_`` give the chosen plan's expected NPV, p10 NPV and
+    spend with their Monte Carlo standard errors, as every fitted result does.
     """
 
     budget: float
@@ -40,6 +42,7 @@ class OptimizationResult:
     scenario: Scenario  # the scenario that was optimized
     own_plan: dict[str, float] | None = None  # the scenario's own plan, when evaluated
     notes: list[str] = field(default_factory=list)
+    mc_errors: dict[str, float] = field(default_factory=dict)  # standard errors of params_
 
     def __repr__(self) -> str:
         return (
@@ -72,72 +75,78 @@ class OptimizationResult:
         return self.scenario_.to_yaml(path)
 
     # -- text
-    def summary(self) -> str:
+    @property
+    def params_(self) -> pd.Series:
+        """The chosen plan's expected NPV, p10 NPV and expected spend."""
+        return pd.Series(
+            {"npv_mean": self.npv_mean_, "npv_p10": self.npv_p10_, "spend": self.spend_},
+            name="estimate",
+        )
+
+    @property
+    def se_(self) -> pd.Series:
+        """Monte Carlo standard errors of :attr:`params_` (over the plan's draws)."""
+        return pd.Series(self.mc_errors, name="se").reindex(self.params_.index)
+
+    def summary(self) -> Report:
+        """The plan, its figures with their Monte Carlo error, and what was left out."""
         objective = OBJECTIVE_LABEL[self.risk]
         money = lambda x: format_value(x, "money")  # noqa: E731
+        se = self.se_
+        plus = lambda key: f" ± {money(se[key])}" if np.isfinite(se[key]) else ""  # noqa: E731
         lines = [
-            f"Funding plan for {self.scenario.name}",
-            f"  maximises the {objective} ({self.draws} draws, seed {self.seed}, "
+            f"maximises the {objective} ({self.draws} draws, seed {self.seed}, "
             "common random numbers)",
-            f"  within a budget of {money(self.budget)}: expected programme spend over "
+            f"within a budget of {money(self.budget)}: expected programme spend over "
             f"{self.scenario.horizon_months} months, undiscounted",
             "",
-        ]
-        if self.funds_nothing:
-            lines.append(
-                "Fund nothing: no plan evaluated within the budget beats the NPV of 0 of "
-                "funding nothing."
-            )
-        else:
-            lines.extend(self._table())
-        lines += [
-            "",
-            f"  expected NPV       {money(self.npv_mean_):>16}",
-            f"  p10 NPV            {money(self.npv_p10_):>16}",
-            f"  spend              {money(self.spend_):>16}   "
+            f"expected NPV       {money(self.npv_mean_):>16}{plus('npv_mean')}",
+            f"p10 NPV            {money(self.npv_p10_):>16}{plus('npv_p10')}",
+            f"spend              {money(self.spend_):>16}   "
             f"{self.spend_ / self.budget:.0%} of the budget",
-            f"  plans evaluated    {self.evaluations_:>16}",
+            f"plans evaluated    {self.evaluations_:>16}",
         ]
         if self.own_plan is not None:
             own = self.own_plan
             over = " (over the budget)" if own["spend"] > self.budget else ""
             lines.append(
-                f"  the scenario's own plan: spend {money(own['spend'])}{over}, expected NPV "
+                f"the scenario's own plan: spend {money(own['spend'])}{over}, expected NPV "
                 f"{money(own['npv_mean'])}, p10 NPV {money(own['npv_p10'])}"
             )
-        lines.extend(f"  note: {note}" for note in self.notes)
-        return "\n".join(lines)
-
-    __str__ = summary
-
-    def _table(self) -> list[str]:
-        funded = self.plan_[self.plan_["funded"]]
-        width = max(8, *(len(n) for n in funded["item"])) + 2
-        lines = [
-            "  " + "item".ljust(width) + f"{'kind':<12}{'target':>8}{'of plan':>9}"
-            f"{'start':>7}{'delay':>7}{'spend':>16}"
-        ]
-        for _, row in funded.iterrows():
-            lines.append(
-                "  "
-                + row["item"].ljust(width)
-                + f"{row['kind'].replace('_', ' '):<12}{row['target']:>8.2f}"
-                f"{row['target_fraction']:>9.0%}{row['start_month']:>7.1f}"
-                f"{row['start_shift']:>7.0f}{format_value(row['spend'], 'money'):>16}"
+        tables, notes = [], []
+        if self.funds_nothing:
+            lines += [
+                "",
+                "Fund nothing: no plan evaluated within the budget beats the NPV of 0 of "
+                "funding nothing.",
+            ]
+        else:
+            tables.append(
+                Table("Funded items, in order of start", self._funded_table(), index=False)
             )
-        left_out = list(self.plan_.loc[~self.plan_["funded"], "item"])
-        if left_out:
-            lines.append("  not funded: " + ", ".join(left_out))
-        return lines
+            left_out = list(self.plan_.loc[~self.plan_["funded"], "item"])
+            if left_out:
+                notes.append("not funded: " + ", ".join(left_out))
+        notes += [f"note: {note}" for note in self.notes]
+        return Report(f"Funding plan for {self.scenario.name}", lines, tables, notes)
 
-    def _repr_html_(self) -> str:
-        head = (
-            f"<p><b>Funding plan for {self.scenario.name}</b>: {OBJECTIVE_LABEL[self.risk]} "
-            f"{self.objective_:,.0f}; expected NPV {self.npv_mean_:,.0f}, p10 NPV "
-            f"{self.npv_p10_:,.0f}; spend {self.spend_:,.0f} of a budget of {self.budget:,.0f}; "
-            f"{self.evaluations_} plans evaluated.</p>"
-        )
-        return head + self.plan_.to_html(index=False, float_format=lambda x: f"{x:,.4g}")
+    def _funded_table(self) -> pd.DataFrame:
+        funded = self.plan_[self.plan_["funded"]]
+        return pd.DataFrame(
+            {
+                "item": funded["item"],
+                "kind": funded["kind"].str.replace("_", " "),
+                "target": [f"{v:.2f}" for v in funded["target"]],
+                "of plan": [f"{v:.0%}" for v in funded["target_fraction"]],
+                "start": [f"{v:.1f}" for v in funded["start_month"]],
+                "delay": [f"{v:.0f}" for v in funded["start_shift"]],
+                "spend": [format_value(v, "money") for v in funded["spend"]],
+            }
+        ).reset_index(drop=True)
+
+    def plot(self, ax=None):
+        """The frontier of the objective against spend (see :meth:`plot_frontier`)."""
+        return self.plot_frontier(ax=ax)
 
     # -- chart
     def plot_frontier(self, ax=None):
@@ -257,6 +266,7 @@ def build_result(search: Search, scenario: Scenario, own: Evaluation | None) -> 
         if own is None
         else {"spend": own.spend, "npv_mean": own.npv_mean, "npv_p10": own.npv_p10},
         notes=notes,
+        mc_errors=dict(zip(("npv_mean", "npv_p10", "spend"), best.errors, strict=True)),
     )
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from cxsim.analysis.planning.space import Plan
 from cxsim.montecarlo import simulate
+from cxsim.outputs.mc_error import mean_se, quantile_se
 from cxsim.scenario import Scenario
 
 RISKS = ("mean", "p10")
@@ -31,6 +32,8 @@ class Evaluation:
     npv_p10: float
     objective: float
     feasible: bool
+    # Monte Carlo standard errors of npv_mean, npv_p10 and spend over the plan's draws.
+    errors: tuple[float, float, float] = (math.nan, math.nan, math.nan)
 
 
 class Search:
@@ -122,10 +125,18 @@ class Search:
             progress=False,
         )
         npv = result.npv
-        spend = float(result.programme_cost.sum(axis=1).mean())
+        spends = result.programme_cost.sum(axis=1)
+        spend = float(spends.mean())
         mean, p10 = float(npv.mean()), float(np.quantile(npv, 0.1))
+        errors = (mean_se(npv), quantile_se(npv, 0.1), mean_se(spends))
         record = Evaluation(
-            plan, spend, mean, p10, mean if self.risk == "mean" else p10, spend <= self.budget
+            plan,
+            spend,
+            mean,
+            p10,
+            mean if self.risk == "mean" else p10,
+            spend <= self.budget,
+            errors,
         )
         self.cache[plan] = record
         self.order.append(record)
