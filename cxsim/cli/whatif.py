@@ -1,0 +1,195 @@
+"""``cxsim compare``, ``sensitivity``, ``breakeven`` and ``assess``: questions about a scenario."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cxsim.cli.arguments import (
+    EXIT_OK,
+    add_set,
+    load_scenario_with_sets,
+    non_negative_int,
+    positive_int,
+)
+from cxsim.errors import CxsimError
+
+
+def add_compare(sub) -> None:
+    p = sub.add_parser(
+        "compare",
+        help="compare plans side by side on common random numbers",
+        description="Simulate two or more scenario files with the same seed and draws and "
+        "print their outcomes side by side, the differences from the first, and the "
+        "probability that each beats it.",
+    )
+    p.add_argument("files", type=Path, nargs="+", help="scenario files; the first is the reference")
+    p.add_argument("--draws", type=positive_int, default=2000, help="draws (default 2000)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="shared seed (default 0)")
+    p.set_defaults(handler=_cmd_compare)
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from cxsim.analysis.comparison import compare
+
+    if len(args.files) < 2:
+        raise CxsimError("compare needs at least two scenario files")
+    scenarios = [load_scenario_with_sets(path, []) for path in args.files]
+    names = _short_names([path.stem for path in args.files])
+    if len(set(names)) < len(names):
+        names = [str(path) for path in args.files]
+    print(compare(scenarios, names=names, draws=args.draws, seed=args.seed).to_text())
+    return EXIT_OK
+
+
+def _short_names(stems: list[str]) -> list[str]:
+    """File stems without the prefix they all share (sequence_a, sequence_b -> a, b)."""
+    import os
+
+    prefix = os.path.commonprefix(stems)
+    prefix = prefix[: prefix.rfind("_") + 1] if "_" in prefix else ""
+    short = [s[len(prefix) :] for s in stems]
+    return short if all(short) else stems
+
+
+def add_sensitivity(sub) -> None:
+    p = sub.add_parser(
+        "sensitivity",
+        help="tornado: which uncertain inputs move the NPV most",
+        description="Move each uncertain input from its p10 to its p90 with the others at "
+        "their medians, and rank the inputs by the swing in NPV.",
+    )
+    p.add_argument("file", type=Path)
+    add_set(p)
+    p.add_argument("--low", type=float, default=0.10, help="low quantile (default 0.10)")
+    p.add_argument("--high", type=float, default=0.90, help="high quantile (default 0.90)")
+    p.add_argument("--plot", type=Path, metavar="PNG", help="write the tornado chart")
+    p.set_defaults(handler=_cmd_sensitivity)
+
+
+def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    from cxsim.analysis.sensitivity import tornado
+    from cxsim.outputs.summary import format_value
+
+    if not 0 < args.low < args.high < 1:
+        raise CxsimError(f"need 0 < --low < --high < 1 (got {args.low}, {args.high})")
+    scenario = load_scenario_with_sets(args.file, args.set)
+    table = tornado(scenario, low=args.low, high=args.high)
+    base = table["base"].iloc[0]
+    print(
+        f"Tornado for {scenario.name}: NPV with every input at its median = "
+        f"{format_value(base, 'money')}"
+    )
+    width = max(len(i) for i in table["input"]) + 2
+    low_label, high_label = f"NPV at p{args.low * 100:.0f}", f"NPV at p{args.high * 100:.0f}"
+    print(
+        f"{'input'.ljust(width)}{'low':>12}{'high':>12}{low_label:>16}{high_label:>16}{'swing':>14}"
+    )
+    for _, row in table.iterrows():
+        print(
+            f"{row['input'].ljust(width)}{row['low']:>12.4g}{row['high']:>12.4g}"
+            f"{format_value(row['npv_low'], 'money'):>16}"
+            f"{format_value(row['npv_high'], 'money'):>16}"
+            f"{format_value(row['swing'], 'money'):>14}"
+        )
+    if args.plot:
+        from cxsim.outputs.plotting import plot_tornado
+        from cxsim.outputs.report import save_figure
+
+        save_figure(plot_tornado(table), args.plot)
+        print(f"Wrote {args.plot}")
+    return EXIT_OK
+
+
+def add_breakeven(sub) -> None:
+    p = sub.add_parser(
+        "breakeven",
+        help="the value of one input at which expected NPV is zero",
+        description="Search the value of --param at which the expected NPV (mean over draws, "
+        "other inputs uncertain) is zero, or report that none exists in its range.",
+    )
+    p.add_argument("file", type=Path)
+    p.add_argument("--param", required=True, help="dotted path, e.g. responses.churn_reduction")
+    p.add_argument(
+        "--range",
+        type=float,
+        nargs=2,
+        metavar=("LOW", "HIGH"),
+        help="search range (default: the input's allowed range or support)",
+    )
+    p.add_argument("--draws", type=positive_int, default=500, help="draws per trial (500)")
+    p.add_argument("--seed", type=non_negative_int, default=0)
+    add_set(p)
+    p.add_argument("--plot", type=Path, metavar="PNG", help="write the expected-NPV curve")
+    p.set_defaults(handler=_cmd_breakeven)
+
+
+def _cmd_breakeven(args: argparse.Namespace) -> int:
+    from cxsim.analysis.sensitivity import breakeven
+
+    scenario = load_scenario_with_sets(args.file, args.set)
+    result = breakeven(
+        scenario,
+        args.param,
+        draws=args.draws,
+        seed=args.seed,
+        bounds=tuple(args.range) if args.range else None,
+    )
+    print(result.message)
+    if args.plot:
+        from cxsim.outputs.report import save_figure
+
+        save_figure(result.plot(), args.plot)
+        print(f"Wrote {args.plot}")
+    return EXIT_OK
+
+
+def add_assess(sub) -> None:
+    p = sub.add_parser(
+        "assess",
+        help="print a scenario's maturity assessment and the levels it sets",
+        description="Print the 15-dimension maturity assessment of a scenario, the starting "
+        "capability levels and delivery capacity it implies, and optionally draw the radar.",
+    )
+    p.add_argument("file", type=Path)
+    p.add_argument("--plot", type=Path, metavar="PNG", help="write the radar chart")
+    p.set_defaults(handler=_cmd_assess)
+
+
+def _cmd_assess(args: argparse.Namespace) -> int:
+    from cxsim.model.operating_model import ASSESSMENT_MAP, assessment_levels, delivery_factor
+
+    scenario = load_scenario_with_sets(args.file, [])
+    scores = scenario.model.maturity_assessment
+    if scores is None:
+        raise CxsimError(
+            f"{args.file}: no maturity_assessment in this scenario "
+            "(see docs/operating-model.md for the 15 dimensions)"
+        )
+    print(f"Maturity assessment of {scenario.name} (1 = ad hoc ... 5 = leading)")
+    for name, score in scores.items():
+        print(f"  {name.replace('_', ' '):28}{score:>3}  {'#' * score}")
+    levels = assessment_levels(scores)
+    print("\nStarting capability levels (0..1) set by the assessment:")
+    for name, dims in ASSESSMENT_MAP.items():
+        if name == "delivery":
+            continue
+        explicit = scenario.model.capabilities.get(name)
+        note = ""
+        if explicit is not None and explicit.level is not None:
+            note = f"  (the scenario sets level {explicit.level} instead)"
+        print(f"  {name.replace('_', ' '):28}{levels[name]:>5.2f}  from {', '.join(dims)}{note}")
+    factor = (
+        delivery_factor(scores) if scenario.model.operating_model.execution_from_assessment else 1.0
+    )
+    print(
+        f"\nDelivery capacity: every work group's execution × {factor:.2f} "
+        f"(from {', '.join(ASSESSMENT_MAP['delivery'])})"
+    )
+    if args.plot:
+        from cxsim.outputs.plotting import plot_assessment
+        from cxsim.outputs.report import save_figure
+
+        save_figure(plot_assessment(scores, title=f"CX maturity — {scenario.name}"), args.plot)
+        print(f"Wrote {args.plot}")
+    return EXIT_OK
