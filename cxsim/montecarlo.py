@@ -7,6 +7,9 @@ gives identical numbers however it is chunked, and its first ``n`` draws equal a
 
 from __future__ import annotations
 
+import difflib
+import math
+import numbers
 import sys
 import time
 from collections.abc import Collection, Mapping
@@ -41,8 +44,8 @@ def simulate(
     chunk_size: int | None = None,
     progress: bool | None = None,
     fixed: Mapping[str, float] | None = None,
-    groups_on: Collection[str] | None = None,
-    levers: Collection[str] = LEVERS,
+    groups_on: Collection[str] | str | None = None,
+    levers: Collection[str] | str = LEVERS,
 ) -> SimulationResult:
     """Simulate a scenario: programme and no-programme baseline on paired draws.
 
@@ -64,18 +67,28 @@ def simulate(
         Work groups and capabilities funded by the programme (the others are left out: no
         progress beyond today's maturity, no cost); default all.
     levers : collection of str
-        Money levers that respond (``retention``, ``share_of_wallet``, ``referrals``,
-        ``cost_to_serve``); default all.
+        Money levers that respond: ``retention``, ``share_of_wallet``, ``referrals``,
+        ``cost_to_serve`` and ``acquisition`` (branding's lift of paid acquisitions); default
+        all. One name may be given as a string.
 
     Returns
     -------
     SimulationResult
 
+    Raises
+    ------
+    CxsimError
+        For draws or a seed that are not whole numbers, unknown levers, work groups or inputs,
+        or a fixed value that is not a finite number.
+
     Examples
     --------
     >>> import cxsim
-    >>> result = cxsim.simulate("scenarios/retail_bank.yaml", draws=1, seed=1)  # doctest: +SKIP
-    >>> result.summary()  # doctest: +SKIP
+    >>> result = cxsim.simulate("scenarios/retail_bank.yaml", draws=200, seed=1)
+    >>> result.draws, result.horizon
+    (200, 60)
+    >>> float(result.outcomes["npv"].mean()) > 0
+    True
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
@@ -85,15 +98,12 @@ def simulate(
         seed = new_seed()
     elif isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise CxsimError(f"seed must be a whole number ≥ 0 (got {seed!r})")
+    levers = _names("levers", levers)
     unknown_levers = set(levers) - set(LEVERS)
     if unknown_levers:
         raise CxsimError(f"unknown levers {sorted(unknown_levers)}; known: {', '.join(LEVERS)}")
     mask, cap_mask = _masks(scenario, groups_on)
-    if fixed:
-        known = {i.path for i in scenario.inputs()}
-        unknown = set(fixed) - known
-        if unknown:
-            raise CxsimError(f"cannot fix unknown inputs {sorted(unknown)}")
+    fixed = _check_fixed(scenario, fixed)
 
     chunk = int(chunk_size or default_chunk(scenario))
     if chunk < 1:
@@ -123,7 +133,7 @@ def simulate(
     bar = _ProgressBar(len(bounds), draws, progress)
     market = []
     for start, stop in bounds:
-        values = draw_inputs(scenario, int(seed), start, stop, dict(fixed or {}))
+        values = draw_inputs(scenario, int(seed), start, stop, fixed)
         params = build_params(scenario, values)
         views = {name: array[:, start:stop] for name, array in stored.items()}
         views.update({name: array[start:stop] for name, array in series.items()})
@@ -153,10 +163,44 @@ def modelled_capabilities(scenario: Scenario) -> list[str]:
     return [c for c in CAPABILITIES if c in scenario.model.capabilities or assessed]
 
 
-def _masks(scenario: Scenario, items_on: Collection[str] | None):
+def _names(what: str, names: Collection[str] | str) -> tuple[str, ...]:
+    """A collection of names; one name given as a string is that one name, not its letters."""
+    if isinstance(names, str):
+        return (names,)
+    try:
+        return tuple(names)
+    except TypeError:
+        raise CxsimError(f"{what} must be names (got {names!r})") from None
+
+
+def _check_fixed(scenario: Scenario, fixed: Mapping[str, float] | None) -> dict[str, float]:
+    """Inputs pinned to a value: known paths and finite numbers, every problem at once."""
+    if not fixed:
+        return {}
+    known = {i.path for i in scenario.inputs()}
+    problems, out = [], {}
+    for path, value in fixed.items():
+        if path not in known:
+            hint = difflib.get_close_matches(str(path), known, n=1)
+            problems.append(
+                f"fixed: unknown input {path!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+            )
+            continue
+        number = value if isinstance(value, numbers.Real) and not isinstance(value, bool) else None
+        if number is None or not math.isfinite(number):
+            problems.append(f"fixed: {path} must be a finite number (got {value!r})")
+            continue
+        out[path] = float(number)
+    if problems:
+        raise CxsimError("\n".join(problems))
+    return out
+
+
+def _masks(scenario: Scenario, items_on: Collection[str] | str | None):
     """Boolean masks over work groups and capabilities for the funded items (None: all)."""
     if items_on is None:
         return None, None
+    items_on = _names("groups_on", items_on)
     groups = list(scenario.work_groups)
     capabilities = modelled_capabilities(scenario)
     unknown = set(items_on) - set(groups) - set(capabilities)

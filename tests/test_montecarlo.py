@@ -114,3 +114,42 @@ def test_progress_bar_can_be_forced_and_silenced(flagship, capsys):
     assert "draw" in capsys.readouterr().err
     cxsim.simulate(flagship, draws=300, seed=1, chunk_size=100, progress=False)
     assert capsys.readouterr().err == ""
+
+
+# -- arguments that used to be misread or crash ------------------------------------------------
+def test_one_lever_or_group_given_as_a_string_is_that_one_name(flagship):
+    one = cxsim.simulate(flagship, draws=5, seed=3, levers="retention")
+    listed = cxsim.simulate(flagship, draws=5, seed=3, levers=["retention"])
+    assert np.array_equal(one.outcomes["npv"], listed.outcomes["npv"])
+    assert one.levers == ("retention",)
+    group = next(iter(flagship.work_groups))
+    alone = cxsim.simulate(flagship, draws=5, seed=3, groups_on=group)
+    assert np.array_equal(
+        alone.outcomes["npv"], cxsim.simulate(flagship, draws=5, seed=3, groups_on=[group]).npv
+    )
+
+
+@pytest.mark.parametrize(
+    ("fixed", "message"),
+    [
+        ({"responses.churn_reduction": "abc"}, "must be a finite number .got 'abc'"),
+        ({"responses.churn_reduction": float("nan")}, "must be a finite number"),
+        ({"responses.churn_reducton": 0.2}, "did you mean 'responses.churn_reduction'"),
+    ],
+)
+def test_bad_fixed_values_are_clear_errors(flagship, fixed, message):
+    with pytest.raises(cxsim.CxsimError, match=message):
+        cxsim.simulate(flagship, draws=2, seed=1, fixed=fixed)
+
+
+def test_a_month_outside_the_run_is_a_clear_error(flagship):
+    result = cxsim.simulate(flagship, draws=2, seed=1)
+    with pytest.raises(cxsim.CxsimError, match="months run from 0 to 59"):
+        result.horizon_table(month=999)
+    assert result.horizon_table(month=0).shape == result.horizon_table().shape
+
+
+def test_results_compare_by_identity(flagship):
+    one = cxsim.simulate(flagship, draws=2, seed=1)
+    other = cxsim.simulate(flagship, draws=2, seed=1)
+    assert one == one and one != other

@@ -88,16 +88,16 @@ class BreakEven:
 
     def plot(self, ax=None):
         """Expected NPV against the input's value, marking zero and the break-even."""
-        from cxsim.outputs.plotting import _axes
+        from cxsim.outputs.plotting import axes_or_new, legend
 
-        ax = _axes(ax)
+        ax = axes_or_new(ax)
         ax.plot(self.curve["value"], self.curve["expected_npv"], marker="o")
         ax.axhline(0, color="black", linewidth=0.8)
         if self.value is not None:
             ax.axvline(
                 self.value, color="green", linestyle=":", label=f"break-even {self.value:.4g}"
             )
-            ax.legend(fontsize="small")
+            legend(ax)
         ax.set(xlabel=self.param, ylabel="Expected NPV", title="Break-even")
         return ax
 

@@ -48,7 +48,18 @@ def money_axis(axis) -> None:
     axis.set_major_formatter(FuncFormatter(label))
 
 
-def _axes(ax: Axes | None, size: tuple[float, float] = (7, 4)) -> Axes:
+def legend(ax: Axes, **options) -> None:
+    """A legend outside the plot area, on the right.
+
+    The location is explicit: matplotlib's default ``loc="best"`` searches for a free spot
+    and warns when that is slow on a busy machine; outside the axes it never hides data.
+    """
+    ax.legend(
+        **{"fontsize": "small", "loc": "upper left", "bbox_to_anchor": (1.01, 1.0), **options}
+    )
+
+
+def axes_or_new(ax: Axes | None, size: tuple[float, float] = (7, 4)) -> Axes:
     if ax is not None:
         return ax
     import matplotlib.pyplot as plt
@@ -56,9 +67,14 @@ def _axes(ax: Axes | None, size: tuple[float, float] = (7, 4)) -> Axes:
     return plt.subplots(figsize=size)[1]
 
 
+def _band(band: tuple[float, float]) -> str:
+    """``(0.05, 0.95)`` → ``"p5–p95"``; ``(0.1, 0.9)`` → ``"p10–p90"``."""
+    return f"p{band[0] * 100:g}–p{band[1] * 100:g}"
+
+
 def plot_leading(result: SimulationResult, ax: Axes | None = None) -> Axes:
     """Leading indicators ``L_g(t)`` per work group (median over draws)."""
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     months = np.arange(result.horizon)
     for g, name in enumerate(result.work_groups):
         ax.plot(months, np.median(result.leading_values[:, g], axis=0), label=name)
@@ -69,7 +85,7 @@ def plot_leading(result: SimulationResult, ax: Axes | None = None) -> Axes:
         title="Leading indicators: CX progress per work group",
     )
     if result.work_groups:
-        ax.legend(fontsize="small", ncol=2)
+        legend(ax)
     return ax
 
 
@@ -81,7 +97,7 @@ def plot_lagging(
     band: tuple[float, float] = (0.05, 0.95),
 ) -> Axes:
     """A lagging metric over time, programme against baseline; a fan (p5–p95) with many draws."""
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     values = result.metric(metric, segment)  # (arm, draw, month)
     months = np.arange(result.horizon)
     for arm, colour, label in (
@@ -103,13 +119,13 @@ def plot_lagging(
                 hi,
                 color=colour,
                 alpha=0.2,
-                label=f"{label} p{band[0] * 100:.0f}–p{band[1] * 100:.0f}",
+                label=f"{label} {_band(band)}",
             )
     title = METRIC_LABELS.get(metric, metric)
     if metric in ("revenue", "profit", "clv"):
         money_axis(ax.yaxis)
     ax.set(xlabel="Month", ylabel=title, title=f"{title} — {segment}")
-    ax.legend(fontsize="small")
+    legend(ax)
     return ax
 
 
@@ -123,7 +139,7 @@ def plot_cash_flow(
     band: tuple[float, float] = (0.05, 0.95),
 ) -> Axes:
     """Cumulative incremental cash flow with the payback month (band across draws)."""
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     cash = result.incremental_cash_flow
     if discounted:
         cash = discounted(cash, result.v)
@@ -137,7 +153,7 @@ def plot_cash_flow(
     )
     if result.draws > 1:
         lo, hi = np.quantile(cumulative, band, axis=0)
-        ax.fill_between(months, lo, hi, color=PROGRAMME_COLOUR, alpha=0.2, label="p5–p95")
+        ax.fill_between(months, lo, hi, color=PROGRAMME_COLOUR, alpha=0.2, label=_band(band))
     ax.axhline(0, color="black", linewidth=0.8)
     column = "discounted_payback_months" if discounted else "payback_months"
     payback = result.outcomes[column].to_numpy()
@@ -145,7 +161,7 @@ def plot_cash_flow(
     if paid.size:
         if result.draws > 1:
             lo_m, hi_m = np.quantile(paid, band)
-            ax.axvspan(lo_m, hi_m, color="green", alpha=0.12, label="payback p5–p95")
+            ax.axvspan(lo_m, hi_m, color="green", alpha=0.12, label=f"payback {_band(band)}")
         ax.axvline(
             np.median(paid),
             color="green",
@@ -158,13 +174,13 @@ def plot_cash_flow(
         ylabel="Cumulative incremental cash" + (" (PV)" if discounted else ""),
         title="Cumulative cash flow of the programme",
     )
-    ax.legend(fontsize="small")
+    legend(ax)
     return ax
 
 
 def plot_timeline(result: SimulationResult, segment: str = "all", ax: Axes | None = None) -> Axes:
     """Leading vs lagging: gap closure, perceived closure and the churn change over time."""
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     months = np.arange(result.horizon)
     if segment == "all":
         weights = result.metrics["customers"][1, :, :, 0]  # (draw, S) at month 0
@@ -180,13 +196,13 @@ def plot_timeline(result: SimulationResult, segment: str = "all", ax: Axes | Non
     cut = 1 - np.median(churn[0] / np.where(churn[1] > 0, churn[1], 1), axis=0)
     ax.plot(months, cut, label="churn reduction vs baseline (lagging)", linestyle="--")
     ax.set(xlabel="Month", ylabel="Share", title=f"Leading to lagging — {segment}")
-    ax.legend(fontsize="small")
+    legend(ax)
     return ax
 
 
 def plot_npv_histogram(result: SimulationResult, ax: Axes | None = None, bins: int = 50) -> Axes:
     """Distribution of NPV across draws, marking zero and P(NPV > 0)."""
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     npv = result.outcomes["npv"].to_numpy()
     ax.hist(npv, bins=bins, color=PROGRAMME_COLOUR, alpha=0.8)
     ax.axvline(0, color="black", linewidth=1)
@@ -194,13 +210,13 @@ def plot_npv_histogram(result: SimulationResult, ax: Axes | None = None, bins: i
     share = float((npv > 0).mean())
     money_axis(ax.xaxis)
     ax.set(xlabel="NPV", ylabel="Draws", title=f"NPV distribution — P(NPV > 0) = {share:.0%}")
-    ax.legend(fontsize="small")
+    legend(ax)
     return ax
 
 
 def plot_tornado(table, ax: Axes | None = None, top: int = 12) -> Axes:
     """Tornado of :func:`cxsim.analysis.sensitivity.tornado`: NPV at each input's p10 and p90."""
-    ax = _axes(ax, (10, 5))
+    ax = axes_or_new(ax, (10, 5))
     rows = table.head(top).iloc[::-1]
     base = float(rows["base"].iloc[0])
     y = np.arange(len(rows))
@@ -217,13 +233,13 @@ def plot_tornado(table, ax: Axes | None = None, top: int = 12) -> Axes:
     ax.set_yticks(y, rows["input"])
     money_axis(ax.xaxis)
     ax.set(xlabel="NPV", title="What moves the NPV (others at their medians)")
-    ax.legend(fontsize="small")
+    legend(ax)
     return ax
 
 
 def plot_waterfall(table, ax: Axes | None = None, title: str = "Where the NPV comes from") -> Axes:
     """Waterfall of :mod:`cxsim.analysis.attribution`: bars step from 0 to the NPV (last row)."""
-    ax = _axes(ax, (9, 5))
+    ax = axes_or_new(ax, (9, 5))
     parts = table.iloc[:-1]
     total = float(table["value"].iloc[-1])
     starts = np.concatenate([[0.0], np.cumsum(parts["value"].to_numpy())[:-1]])
@@ -265,7 +281,7 @@ def plot_assessment(scores, ax: Axes | None = None, title: str = "CX maturity as
 
 def plot_maturity(result: SimulationResult, ax: Axes | None = None) -> Axes:
     """Capability maturity over time (median over draws)."""
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     months = np.arange(result.horizon)
     for c, name in enumerate(result.capabilities):
         ax.plot(months, np.median(result.maturity[:, c], axis=0), label=name.replace("_", " "))
@@ -276,5 +292,5 @@ def plot_maturity(result: SimulationResult, ax: Axes | None = None) -> Axes:
         title="Operating-model capabilities",
     )
     if result.capabilities:
-        ax.legend(fontsize="small")
+        legend(ax)
     return ax

@@ -147,7 +147,7 @@ def save_figure(ax, path: Path) -> Path:
     figure = ax.figure
     figure.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
+    figure.savefig(path, dpi=120, bbox_inches="tight")  # legends sit outside the axes
     plt.close(figure)
     return Path(path)
 

@@ -40,7 +40,8 @@ SUMMED = {
 }
 
 
-@dataclass
+# eq=False: results hold large arrays; two results are the same only if they are one object.
+@dataclass(eq=False)
 class SimulationResult:
     """Outcome of :func:`cxsim.simulate` for one scenario, seed and number of draws.
 

@@ -109,9 +109,22 @@ def quantiles(result: SimulationResult, metrics: list[str] | None = None) -> pd.
     return pd.concat(parts, ignore_index=True)
 
 
+def check_month(result: SimulationResult, month: int | None) -> int:
+    """A month index of the run (default the last); anything else is a clear error."""
+    if month is None:
+        return result.horizon - 1
+    if isinstance(month, bool) or not isinstance(month, int | np.integer):
+        raise CxsimError(f"month must be a whole number (got {month!r})")
+    if not 0 <= month < result.horizon:
+        raise CxsimError(
+            f"month {month} is outside the run: months run from 0 to {result.horizon - 1}"
+        )
+    return int(month)
+
+
 def horizon_table(result: SimulationResult, month: int | None = None) -> pd.DataFrame:
     """Lagging indicators at a month (default: the last): programme, baseline, change."""
-    month = result.horizon - 1 if month is None else month
+    month = check_month(result, month)
     rows = []
     for label in [*result.segments, ALL]:
         for name in (

@@ -154,10 +154,9 @@ class OptimizationResult(FitResult):
 
         Returns the matplotlib Axes.
         """
-        import matplotlib.pyplot as plt
+        from cxsim.outputs.plotting import axes_or_new, legend, money_axis
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7, 4.5))
+        ax = axes_or_new(ax, (7, 4.5))
         history = self.history_
         ax.scatter(
             history["spend"], history["objective"], s=12, color="0.65", label="evaluated plans"
@@ -183,8 +182,6 @@ class OptimizationResult(FitResult):
             label="chosen plan",
         )
         ax.axhline(0.0, color="0.3", linewidth=0.6)
-        from cxsim.outputs.plotting import money_axis
-
         money_axis(ax.xaxis)
         money_axis(ax.yaxis)
         ax.set(
@@ -192,7 +189,7 @@ class OptimizationResult(FitResult):
             ylabel=OBJECTIVE_LABEL[self.risk],
             title=f"Funding plans for {self.scenario.name}",
         )
-        ax.legend(loc="best", fontsize="small")
+        legend(ax)
         return ax
 
 
