@@ -13,6 +13,7 @@ import numbers
 import sys
 import time
 from collections.abc import Collection, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -178,7 +179,8 @@ def _check_fixed(scenario: Scenario, fixed: Mapping[str, float] | None) -> dict[
     if not fixed:
         return {}
     known = {i.path for i in scenario.inputs()}
-    problems, out = [], {}
+    problems: list[str] = []
+    out: dict[str, float] = {}
     for path, value in fixed.items():
         if path not in known:
             hint = difflib.get_close_matches(str(path), known, n=1)
@@ -254,7 +256,7 @@ class _ProgressBar:
         self.show = show
         self.draws = draws
         self.started = time.perf_counter()
-        self.bar = None
+        self.bar: Any = None
         self.done = 0
         self.chunks = chunks
 

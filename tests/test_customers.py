@@ -76,7 +76,7 @@ def test_starting_mix_follows_constant_inflow_formula():
 
 
 def test_existing_base_churns_less_than_fresh_cohort():
-    # Survivors of a heterogeneous base are the loyal classes (MODEL.md §1).
+    # Survivors of a heterogeneous base are the loyal classes (docs/model.md §1).
     theta, weight = beta_classes([0.7], [3.0], 24)
     mix = starting_mix(theta, weight, base_age=np.array([120.0]))
     assert (mix * theta).sum() < (weight * theta).sum()

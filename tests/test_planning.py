@@ -1,4 +1,4 @@
-"""The funding optimizer (MODEL.md §9): exhaustive optima on a small case, budget, files, CLI.
+"""The funding optimizer (docs/model.md §9): exhaustive optima on a small case, budget, files, CLI.
 
 The small case is tests/scenarios/minimal.yaml with two more work groups (billing, and digital
 which requires billing and has a risky one-time cost), so three items with seven options each:

@@ -1,4 +1,4 @@
-"""What drives the business case: tornado, break-even and sweeps (MODEL.md §6).
+"""What drives the business case: tornado, break-even and sweeps (docs/model.md §6).
 
 - **Tornado**: every uncertain input moves from its p10 to its p90 while the others
   sit at their medians; the swing in NPV ranks what matters.

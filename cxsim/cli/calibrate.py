@@ -25,7 +25,7 @@ def add_calibrate(sub) -> None:
     p = sub.add_parser(
         "calibrate",
         help="fit data and write a calibration file a scenario can include",
-        description="Fit a calibration (MODEL.md §7) to a CSV file, print the fit and write a "
+        description="Fit a calibration (docs/model.md §7) to a CSV file, print the fit and write a "
         "calibration file: a scenario fragment with the estimates as distributions and the "
         "provenance of the data. Include it from a scenario with `include: [FILE.yaml]`.",
     )
@@ -287,7 +287,8 @@ def main_calibrate(argv: Sequence[str] | None = None) -> int:
 
     Examples
     --------
-    >>> main_calibrate(["retention", "data/cohort_retention.csv", "--segment", "core",
+    >>> data = "cxsim/datasets/data/cohort_retention.csv"
+    >>> main_calibrate(["retention", data, "--segment", "core",
     ...                 "--out", "calibration/retention.yaml"])  # doctest: +SKIP
     0
     """

@@ -1,4 +1,4 @@
-"""Latent churn classes and the customer-base recursion (MODEL.md §1 and §5).
+"""Latent churn classes and the customer-base recursion (docs/model.md §1 and §5).
 
 A segment's customers differ in how likely they are to leave. With ``monthly_churn``
 everyone shares one hazard θ; with ``sbg`` the per-period churn probability is
@@ -102,7 +102,7 @@ def starting_mix(
 
     With ``tenure`` the base is one cohort of that age: ``π_k (1-θ_k)^tenure``.
     Otherwise it is what constant inflow over ``base_age`` months leaves behind:
-    ``π_k (1 - (1-θ_k)^A)/θ_k`` (MODEL.md §1).
+    ``π_k (1 - (1-θ_k)^A)/θ_k`` (docs/model.md §1).
 
     Parameters
     ----------

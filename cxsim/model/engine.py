@@ -161,7 +161,7 @@ def _customer_months(
 
     ``out`` may hold preallocated (arm, draw, S, H) arrays (views into the full result)
     to write into. ``promise_gap`` (draw, S, H) raises the programme's churn hazard and
-    ``uplift`` (draw, H) scales its paid acquisitions (branding, MODEL.md §8).
+    ``uplift`` (draw, H) scales its paid acquisitions (branding, docs/model.md §8).
     """
     n, s_count, horizon = x.shape
     owner = p.class_segment

@@ -1,4 +1,4 @@
-"""Money: discounting, NPV, ROI, IRR, payback and CLV (MODEL.md "Time and money", §5).
+"""Money: discounting, NPV, ROI, IRR, payback and CLV (docs/model.md §5).
 
 Conventions: monthly steps ``t = 0..H-1``; cash of month ``t`` is discounted at the
 *end* of that month with ``v = (1+i)^(-1/12)`` for an annual rate ``i``, so
@@ -54,7 +54,7 @@ def clv_constant(margin, churn, v):
     """Closed-form value of one customer with constant churn θ and monthly margin m.
 
     ``CLV = m·v / (1 − (1−θ)·v)``: margin earned at the start of each month the customer
-    is active, discounted to the end of that month (MODEL.md, time conventions).
+    is active, discounted to the end of that month (docs/model.md §5).
 
     Examples
     --------

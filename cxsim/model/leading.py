@@ -1,4 +1,4 @@
-"""Work-group plans → leading indicators and programme cost (MODEL.md §2).
+"""Work-group plans → leading indicators and programme cost (docs/model.md §2).
 
 A work group's leading indicator ``L_g(t)`` is the share of its experience gaps
 closed by month ``t`` (CX design and improvement progress, 0..1):
@@ -8,7 +8,7 @@ closed by month ``t`` (CX design and improvement progress, 0..1):
 ``ramp_g`` rises from 0 at ``start_month`` to 1 after ``ramp_months`` (linear, or
 an S-curve: the smooth step ``3x² − 2x³``), ``e_g`` is execution capacity and
 ``T_g`` the target. The ``min`` is the sequence rule: a group cannot be further
-along its plan than the groups it requires (seed 000, key 2 "Sequence").
+along its plan than the groups it requires (docs/model.md §2).
 """
 
 from __future__ import annotations

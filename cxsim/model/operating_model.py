@@ -1,8 +1,8 @@
-"""The CX operating model: capabilities, journeys, synergies (MODEL.md §3 and §8).
+"""The CX operating model: capabilities, journeys, synergies (docs/model.md §3 and §8).
 
-Seed 003 names six building blocks of CX management — customer voice, customer
+CX management has six building blocks ("C4 + I2 + B2") — customer voice, customer
 intelligence, improvement and innovation, customer-centricity (leadership), internal
-branding and branding — and claims they cannot be leapfrogged. cxsim makes that a
+branding and branding — and the claim is that they cannot be leapfrogged. cxsim makes that a
 property of the simulation: each capability has a maturity ``M_c(t)`` in 0..1 (today's
 ``level`` rising to its plan's ``target``), and maturities act on the causal chain:
 
@@ -29,8 +29,8 @@ capped at 1.
 
 References
 ----------
-Seed 003 ("C4 + I2 + B2"): the six building blocks; seed 000: sequence, inter-dependencies,
-synergies; seed 001: the fifteen dimensions of a maturity assessment.
+docs/model.md §8 and docs/operating-model.md: the six building blocks, the sequence,
+inter-dependencies and synergies, and the fifteen dimensions of a maturity assessment.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from cxsim.scenario.schema import ASSESSMENT_DIMENSIONS, CAPABILITIES  # noqa: F
 TARGETING = ("customer_voice", "customer_intelligence")
 EXECUTION = ("customer_centricity", "internal_branding", "improvement")
 
-# Which assessment dimensions (seed 001) set each capability's starting level: the mean of
+# Which assessment dimensions set each capability's starting level: the mean of
 # their scores mapped from 1..5 onto 0..1. "delivery" scales every group's execution.
 ASSESSMENT_MAP: dict[str, tuple[str, ...]] = {
     "customer_voice": ("data_feedback_insights", "technology"),

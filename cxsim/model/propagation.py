@@ -1,4 +1,4 @@
-"""Leading indicators → gap closure → perceived closure (MODEL.md §3).
+"""Leading indicators → gap closure → perceived closure (docs/model.md §3).
 
 Gap closure of a segment is the pain-weighted progress of the groups that own its
 gaps, ``G_s(t) = Σ_g P[s,g]·L_g(t)``. Customers notice late: after a dead time ``δ``
@@ -12,7 +12,7 @@ results move smoothly with an uncertain delay.
 
 References
 ----------
-Seed 000 (key 5: leading indicators are "what customers will soon experience");
+docs/model.md §3 (leading indicators are what customers will soon experience).
 Broadbent, S. (1979). One way TV advertisements work. J. Market Research Society 21(3)
 — the adstock form of a geometric carry-over.
 """

@@ -1,9 +1,9 @@
-"""Perceived closure → what customers do: the lagging responses (MODEL.md §4).
+"""Perceived closure → what customers do: the lagging responses (docs/model.md §4).
 
 At perceived gap closure ``X`` (0 in the baseline arm), relative to the segment's baseline:
 
 - every latent class's churn hazard × ``(1 − c·X)`` (and × ``(1 + k·promise gap)`` when branding
-  runs ahead of the experience, docs/model.md operating model);
+  runs ahead of the experience, docs/model.md §8);
 - share of wallet ``w = min(w0 + Δw·X, 1)``, revenue per customer ``ARPU·w/w0``;
 - detractors ``d = d0·(1 − Δd·X)``, promoters ``p = min(p0 + Δp·X, 1 − d)``, ``NPS = 100·(p − d)``;
 - referrals ``N·p·referral_rate``; contacts per customer ``c0·(1 − a·X)``.
@@ -45,7 +45,7 @@ _PER_CUSTOMER = {
 
 
 class Responses:
-    """Per-customer responses to perceived closure ``x`` (MODEL.md §4), computed on first use.
+    """Per-customer responses to perceived closure ``x`` (docs/model.md §4), computed on first use.
 
     ``seg`` and ``resp`` hold (draw, S) inputs; ``x`` is (draw, S, H) or (draw, S, 1).
     Every attribute is an array broadcastable to (draw, S, H). A lever switched off keeps
@@ -74,11 +74,11 @@ class Responses:
     def hazard_scale(self) -> np.ndarray:
         """Multiplies every class's churn hazard: ``(1 − c·X)·(1 + k·promise gap)``.
 
-        The promise gap (branding ahead of perceived experience, MODEL.md §8) counts with
+        The promise gap (branding ahead of perceived experience, docs/model.md §8) counts with
         the retention lever: switched off, churn does not respond at all.
         """
         scale = 1.0 - self._elasticity("retention", "churn_reduction") * self.x
-        if self.promise_gap is not None and "retention" in self.levers:
+        if self.promise_gap is not None and self.penalty is not None and "retention" in self.levers:
             scale = scale * (1.0 + self.penalty[:, None, None] * self.promise_gap)
         return scale
 
@@ -142,7 +142,7 @@ def arms(
 
 def paid_acquisitions(seg: dict, shape: tuple, acquisition_factor: np.ndarray | None) -> np.ndarray:
     """Paid acquisitions per (arm, draw, S, H): the same in both arms, lifted by branding's
-    ``acquisition_factor`` (draw, H) in the programme arm (docs/model.md operating model)."""
+    ``acquisition_factor`` (draw, H) in the programme arm (docs/model.md §8)."""
     paid = np.broadcast_to(seg["new_customers_per_month"][None, :, :, None], shape).copy()
     if acquisition_factor is not None:
         paid[0] *= acquisition_factor[:, None, :]

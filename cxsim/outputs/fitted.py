@@ -129,9 +129,10 @@ class FitResult:
         ci = self.conf_int(self.level)
         index = self.params_.index
         if isinstance(index, pd.MultiIndex):
-            segment, parameter = index.get_level_values(0), index.get_level_values(1)
+            segment = list(index.get_level_values(0))
+            parameter = list(index.get_level_values(1))
         else:
-            segment, parameter = [POOLED] * len(index), index
+            segment, parameter = [POOLED] * len(index), list(index)
         return pd.DataFrame(
             {
                 "segment": list(segment),

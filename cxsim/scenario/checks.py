@@ -1,4 +1,4 @@
-"""Cross-field rules of a scenario: what no single key's range can say (MODEL.md §1–3, §8).
+"""Cross-field rules of a scenario: what no single key's range can say (docs/model.md §1–3, §8).
 
 They run on the merged mapping, tolerant of values the schema rejects, so every problem is
 reported in one pass: one retention model per segment, promoters + detractors ≤ 1, pain
@@ -26,12 +26,17 @@ def _uncertain_range(raw: Any) -> tuple[float, float] | None:
         return None
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """The value if it is a mapping, else an empty one (the schema pass reports the type)."""
+    return value if isinstance(value, Mapping) else {}
+
+
 def cross_check(data: Mapping[str, Any], report: Report) -> None:
     """Rules that span several fields; tolerant of values the schema pass rejects."""
     horizon = data.get("horizon_months")
     horizon = horizon if isinstance(horizon, int) and not isinstance(horizon, bool) else None
-    segments = data.get("segments") if isinstance(data.get("segments"), Mapping) else {}
-    groups = data.get("work_groups") if isinstance(data.get("work_groups"), Mapping) else {}
+    segments: Mapping[str, Any] = _mapping(data.get("segments"))
+    groups: Mapping[str, Any] = _mapping(data.get("work_groups"))
 
     for name, seg in segments.items():
         if not isinstance(seg, Mapping):
@@ -179,7 +184,7 @@ def _add_pain(path: tuple, pain: Any, segments: Mapping, pain_total: dict, repor
 
 
 def _check_operating_model(data, segments, groups, horizon, pain_total, report) -> None:
-    """Journeys, synergies, capabilities and the maturity assessment (MODEL.md §3, §8)."""
+    """Journeys, synergies, capabilities and the maturity assessment (docs/model.md §3, §8)."""
 
     journeys = data.get("journeys")
     if isinstance(journeys, Mapping):

@@ -141,7 +141,7 @@ class ResponseOverrides(Strict):
 
 
 class Responses(Strict):
-    """How customers respond at full perceived gap closure (MODEL.md §4)."""
+    """How customers respond at full perceived gap closure (docs/model.md §4)."""
 
     churn_reduction: Share
     wallet_gain: Share
@@ -156,7 +156,7 @@ RESPONSE_KEYS = tuple(Responses.model_fields)
 
 
 class Segment(Strict):
-    """A customer segment and its no-programme economics (MODEL.md §1, §5)."""
+    """A customer segment and its no-programme economics (docs/model.md §1, §5)."""
 
     description: str = ""
     customers: Positive
@@ -180,7 +180,7 @@ class Segment(Strict):
 
 
 class Plan(Strict):
-    """A work group's plan for its leading indicator (MODEL.md §2)."""
+    """A work group's plan for its leading indicator (docs/model.md §2)."""
 
     start_month: NonNegative
     ramp_months: NonNegative
@@ -221,7 +221,7 @@ CAPABILITIES = (
     "internal_branding",
     "branding",
 )
-# Seed 001's fifteen dimensions of CX management (scored 1-5 in a maturity assessment).
+# The fifteen dimensions of CX management (scored 1-5 in a maturity assessment).
 ASSESSMENT_DIMENSIONS = (
     "leadership",
     "purpose",
@@ -242,7 +242,7 @@ ASSESSMENT_DIMENSIONS = (
 
 
 class Capability(Strict):
-    """A building block of the CX operating model with its own maturity trajectory (seed 003).
+    """A building block of the CX operating model with its own maturity path (docs/model.md §8).
 
     Maturity rises from ``level`` (today, 0..1; from the maturity assessment when omitted)
     to ``plan.target`` along the plan's ramp.
@@ -255,7 +255,7 @@ class Capability(Strict):
 
 
 class OperatingModel(Strict):
-    """Effect sizes of the capabilities (MODEL.md §8; docs/operating-model.md)."""
+    """Effect sizes of the capabilities (docs/model.md §8; docs/operating-model.md)."""
 
     targeting_floor: Share = 0.5
     execution_floor: Share = 0.4
@@ -273,7 +273,7 @@ class Journey(Strict):
 
 
 class Synergy(Strict):
-    """Extra gap closure when the named groups progress together (MODEL.md §3)."""
+    """Extra gap closure when the named groups progress together (docs/model.md §3)."""
 
     groups: Annotated[list[str], Field(min_length=2)]
     bonus: Share

@@ -199,6 +199,7 @@ def sample(
     if not correlated:
         return out
 
+    assert pearson is not None  # correlated inputs exist only with a matrix
     try:
         factor = np.linalg.cholesky(pearson[np.ix_(correlated, correlated)])
     except np.linalg.LinAlgError as err:

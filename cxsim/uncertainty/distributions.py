@@ -231,11 +231,11 @@ class Distribution:
         """
         kind = self.dist
         if kind == "normal":
-            return (self.get("min", -math.inf), self.get("max", math.inf))
+            return (self.p.get("min", -math.inf), self.p.get("max", math.inf))
         if kind == "lognormal":
             return (0.0, math.inf)
         if kind == "beta":
-            return (self.get("min", 0.0), self.get("max", 1.0))
+            return (self.p.get("min", 0.0), self.p.get("max", 1.0))
         return (self.p["min"], self.p["max"])
 
     # -- text ---------------------------------------------------------------------------

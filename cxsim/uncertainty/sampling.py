@@ -1,4 +1,4 @@
-"""Scenario inputs → one array of draws per input (MODEL.md §6).
+"""Scenario inputs → one array of draws per input (docs/model.md §6).
 
 Every numeric input has a dotted path (``segments.core.arpu``). A plain number is
 repeated; a distribution is sampled from a counter-based stream keyed by the seed and
@@ -54,7 +54,7 @@ def draw_inputs(
     linked = [i for i in uncertain if i.path in correlated]
     if free:
         block = sample(
-            [i.value for i in free], [stream_id(i.path) for i in free], seed, start, stop
+            [_spec(i.value) for i in free], [stream_id(i.path) for i in free], seed, start, stop
         )
         values.update({i.path: row for i, row in zip(free, block, strict=True)})
     if linked:
@@ -68,7 +68,7 @@ def draw_inputs(
         if problems:
             raise ScenarioError("; ".join(problems))
         block = sample(
-            [i.value for i in linked],
+            [_spec(i.value) for i in linked],
             [stream_id(i.path) for i in linked],
             seed,
             start,
@@ -77,3 +77,8 @@ def draw_inputs(
         )
         values.update({i.path: row for i, row in zip(linked, block, strict=True)})
     return values
+
+
+def _spec(value: float | Distribution) -> Distribution:
+    assert isinstance(value, Distribution)  # only uncertain inputs are sampled
+    return value

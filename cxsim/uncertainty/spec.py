@@ -11,7 +11,7 @@ import difflib
 import math
 import numbers
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard, cast
 
 from scipy.special import ndtr
 
@@ -88,7 +88,7 @@ def fmt_number(value: float) -> str:
     return f"{value:.6g}"
 
 
-def is_number(value: object) -> bool:
+def is_number(value: object) -> TypeGuard[numbers.Real]:
     # bool is an int subclass, but ``min: yes`` in YAML is a mistake, not the number 1.
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
@@ -240,7 +240,7 @@ def param_problems(kind: str, raw: Mapping[Any, object]) -> tuple[dict[str, floa
             continue
         problem = _number_problem(name, raw[name])
         if problem is None:
-            values[name] = float(raw[name])
+            values[name] = float(cast(float, raw[name]))
         else:
             problems.append(problem)
     problems += _constraint_problems(kind, values)

@@ -1,4 +1,4 @@
-"""Which work groups do we fund, how far, and in what order? (MODEL.md §9)
+"""Which work groups do we fund, how far, and in what order? (docs/model.md §9)
 
 :func:`optimize` searches funding plans under a budget for the best expected NPV, or the
 best NPV at a risk level (its p10), and shows the frontier of NPV against spend. See
@@ -54,7 +54,7 @@ def optimize(
     max_passes: int = 4,
     progress: bool = False,
 ) -> OptimizationResult:
-    """Search funding plans within a budget for the best NPV (MODEL.md §9).
+    """Search funding plans within a budget for the best NPV (docs/model.md §9).
 
     Parameters
     ----------

@@ -148,7 +148,7 @@ class Search:
     def canonical(self, plan: Plan) -> Plan:
         """Leave out every work group whose prerequisite is not funded.
 
-        By the sequence rule (MODEL.md §2) such a group cannot progress at all, so funding
+        By the sequence rule (docs/model.md §2) such a group cannot progress at all, so funding
         it would only cost money: it is weakly dominated by leaving it out.
         """
         out = list(plan)
