@@ -19,6 +19,7 @@ import numpy as np
 
 from cxsim.errors import CxsimError
 from cxsim.model.engine import STORED_METRICS, ChunkOutput, run
+from cxsim.model.operating_model import modelled_capabilities
 from cxsim.model.params import build_params
 from cxsim.model.responses import LEVERS
 from cxsim.outputs.result import SimulationResult
@@ -154,14 +155,6 @@ def simulate(
         np.concatenate(market) if market else None,
         levers,
     )
-
-
-def modelled_capabilities(scenario: Scenario) -> list[str]:
-    """Capabilities the engine models: those listed, or all six with a maturity assessment."""
-    from cxsim.scenario.schema import CAPABILITIES
-
-    assessed = scenario.model.maturity_assessment is not None
-    return [c for c in CAPABILITIES if c in scenario.model.capabilities or assessed]
 
 
 def _names(what: str, names: Collection[str] | str) -> tuple[str, ...]:

@@ -102,6 +102,12 @@ class OperatingArrays:
     synergies: list[tuple[list[int], np.ndarray]]  # group indices, bonus (draw,)
 
 
+def modelled_capabilities(scenario) -> list[str]:
+    """Capabilities the engine models: those listed, or all six with a maturity assessment."""
+    assessed = scenario.model.maturity_assessment is not None
+    return [c for c in CAPABILITIES if c in scenario.model.capabilities or assessed]
+
+
 def build_operating(
     scenario, values: dict[str, np.ndarray], segments: list[str], groups: list[str], n: int
 ) -> OperatingArrays:
@@ -109,8 +115,7 @@ def build_operating(
     model = scenario.model
     scores = model.maturity_assessment
     from_assessment = assessment_levels(scores) if scores else {}
-    # With an assessment all six capabilities are modelled; otherwise the ones listed.
-    names = [c for c in CAPABILITIES if c in model.capabilities or c in from_assessment]
+    names = modelled_capabilities(scenario)
 
     def column(name: str, field: str, default: np.ndarray) -> np.ndarray:
         return values.get(f"capabilities.{name}.{field}", default)

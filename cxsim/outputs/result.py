@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+import cxsim.outputs.tables as tables
 from cxsim.errors import CxsimError
 from cxsim.model import responses
 from cxsim.model.engine import SEGMENT_METRICS
 from cxsim.model.finance import discounted, irr, npv, payback_month
-from cxsim.model.operating_model import promise_gap
+from cxsim.model.operating_model import modelled_capabilities, promise_gap
 from cxsim.model.responses import LEVERS
-from cxsim.outputs import tables
 from cxsim.outputs.summary import Summary
 from cxsim.outputs.tables import ALL
 
@@ -90,8 +90,6 @@ class SimulationResult:
     @property
     def capabilities(self) -> list[str]:
         """Capabilities the run modelled (the maturity array's second axis)."""
-        from cxsim.montecarlo import modelled_capabilities
-
         return modelled_capabilities(self.scenario)
 
     @property

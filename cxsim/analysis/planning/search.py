@@ -65,8 +65,8 @@ class Search:
         prices that option for every item at once.
         """
         from cxsim.model.leading import capability_cost, programme_cost
+        from cxsim.model.operating_model import modelled_capabilities
         from cxsim.model.params import build_params
-        from cxsim.montecarlo import modelled_capabilities
         from cxsim.uncertainty.sampling import draw_inputs
 
         groups = list(self.scenario.work_groups)
