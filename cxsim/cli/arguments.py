@@ -76,3 +76,11 @@ def load_scenario_with_sets(path: Path, sets: list[str]):
     if sets:
         scenario = scenario.with_overrides(parse_sets(sets), source="--set")
     return scenario
+
+
+def write_chart(draw, path: Path) -> None:
+    """Draw a chart (``draw()`` returns its Axes), save it as ``path`` and say so."""
+    from cxsim.outputs.report import save_figure
+
+    save_figure(draw(), path)
+    print(f"Wrote {path}")

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cxsim.analysis.planning import RISKS, optimize
-from cxsim.cli.arguments import EXIT_OK, non_negative_int, positive_int
+from cxsim.cli.arguments import EXIT_OK, non_negative_int, positive_int, write_chart
 from cxsim.errors import CxsimError
 from cxsim.scenario import load_scenario
 
@@ -89,10 +89,7 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
         result.to_yaml(out)
         print(f"\nWrote {out}")
     if args.frontier is not None:
-        from cxsim.outputs.report import save_figure
-
-        save_figure(result.plot_frontier(), args.frontier)
-        print(f"Wrote {args.frontier}")
+        write_chart(result.plot_frontier, args.frontier)
     return EXIT_OK
 
 

@@ -11,6 +11,7 @@ from cxsim.cli.arguments import (
     load_scenario_with_sets,
     non_negative_int,
     positive_int,
+    write_chart,
 )
 from cxsim.errors import CxsimError
 
@@ -94,10 +95,8 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
         )
     if args.plot:
         from cxsim.outputs.plotting import plot_tornado
-        from cxsim.outputs.report import save_figure
 
-        save_figure(plot_tornado(table), args.plot)
-        print(f"Wrote {args.plot}")
+        write_chart(lambda: plot_tornado(table), args.plot)
     return EXIT_OK
 
 
@@ -137,10 +136,7 @@ def _cmd_breakeven(args: argparse.Namespace) -> int:
     )
     print(result.message)
     if args.plot:
-        from cxsim.outputs.report import save_figure
-
-        save_figure(result.plot(), args.plot)
-        print(f"Wrote {args.plot}")
+        write_chart(result.plot, args.plot)
     return EXIT_OK
 
 
@@ -188,8 +184,7 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     )
     if args.plot:
         from cxsim.outputs.plotting import plot_assessment
-        from cxsim.outputs.report import save_figure
 
-        save_figure(plot_assessment(scores, title=f"CX maturity — {scenario.name}"), args.plot)
-        print(f"Wrote {args.plot}")
+        title = f"CX maturity — {scenario.name}"
+        write_chart(lambda: plot_assessment(scores, title=title), args.plot)
     return EXIT_OK

@@ -74,17 +74,23 @@ def _band(band: tuple[float, float]) -> str:
 
 def plot_leading(result: SimulationResult, ax: Axes | None = None) -> Axes:
     """Leading indicators ``L_g(t)`` per work group (median over draws)."""
-    ax = axes_or_new(ax)
-    months = np.arange(result.horizon)
-    for g, name in enumerate(result.work_groups):
-        ax.plot(months, np.median(result.leading_values[:, g], axis=0), label=name)
-    ax.set(
-        xlabel="Month",
+    return _median_paths(
+        result.leading_values,
+        result.work_groups,
+        ax,
         ylabel="Share of the group's gaps closed",
-        ylim=(0, 1.02),
         title="Leading indicators: CX progress per work group",
     )
-    if result.work_groups:
+
+
+def _median_paths(values, names, ax, *, ylabel: str, title: str) -> Axes:
+    """One line per item of ``values`` (draw, item, month): its median over draws, in 0..1."""
+    ax = axes_or_new(ax)
+    months = np.arange(values.shape[-1])
+    for index, name in enumerate(names):
+        ax.plot(months, np.median(values[:, index], axis=0), label=name.replace("_", " "))
+    ax.set(xlabel="Month", ylabel=ylabel, ylim=(0, 1.02), title=title)
+    if names:
         legend(ax)
     return ax
 
@@ -281,16 +287,10 @@ def plot_assessment(scores, ax: Axes | None = None, title: str = "CX maturity as
 
 def plot_maturity(result: SimulationResult, ax: Axes | None = None) -> Axes:
     """Capability maturity over time (median over draws)."""
-    ax = axes_or_new(ax)
-    months = np.arange(result.horizon)
-    for c, name in enumerate(result.capabilities):
-        ax.plot(months, np.median(result.maturity[:, c], axis=0), label=name.replace("_", " "))
-    ax.set(
-        xlabel="Month",
+    return _median_paths(
+        result.maturity,
+        result.capabilities,
+        ax,
         ylabel="Maturity (0..1)",
-        ylim=(0, 1.02),
         title="Operating-model capabilities",
     )
-    if result.capabilities:
-        legend(ax)
-    return ax
