@@ -28,7 +28,7 @@ def programme(months=MONTHS):
 
 
 def reference_filter(g, delay, lag):
-    """MODEL.md §3 written out month by month (integer delay)."""
+    """docs/model.md §3 written out month by month (integer delay)."""
     lam = 1.0 if lag == 0 else 1 - math.exp(-1 / lag)
     x, out = 0.0, []
     for t in range(len(g)):
@@ -160,7 +160,7 @@ def test_fit_without_bootstrap_is_fast_and_has_no_intervals():
     assert fit.se_.isna().all()
     with pytest.raises(CalibrationError, match="n_boot"):
         fit.conf_int()
-    assert "estimate" in fit.summary()
+    assert "estimate" in str(fit.summary())
 
 
 def test_bootstrap_is_reproducible_from_seed():
@@ -231,7 +231,7 @@ def test_summary_html_and_plot():
     g, y = simulate(2, 4.0, 30.0, sd=2.5, seed=1)
     fit = fit_lag(g, y, n_boot=50)
     assert isinstance(fit, LagResult)
-    text = fit.summary()
+    text = str(fit.summary())
     for word in ("delay", "lag", "effect", "intercept", "lower 95%", "R²"):
         assert word in text
     assert "<table" in fit._repr_html_()

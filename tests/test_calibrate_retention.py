@@ -259,7 +259,7 @@ def test_summary_html_and_plot(monkeypatch):
     import matplotlib.pyplot as plt
 
     fit = fit_sbg(pd.DataFrame({"regular": REGULAR[:8], "high": HIGH_END[:8]}))
-    text = fit.summary()
+    text = str(fit.summary())
     for word in ("alpha", "beta", "se", "lower 95%", "log-likelihood", "customers: 2,000"):
         assert word in text
     assert "<table" in fit._repr_html_()

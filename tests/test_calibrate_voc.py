@@ -1,4 +1,4 @@
-"""VoC calibration (MODEL.md §7) and its synthetic truth: recovery, exactness, errors, files."""
+"""VoC calibration (docs/model.md §7) and its synthetic truth: recovery, exactness, errors."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import statsmodels.api as sm
 import yaml
 from scipy.special import expit
 
-from cxsim.calibrate.voc import _fit_logit, counterfactual, fit_voc
-from cxsim.calibrate.voc_result import _yaml_shares
+from cxsim.calibrate.glm import fit_logit
+from cxsim.calibrate.voc import counterfactual, fit_voc
+from cxsim.calibrate.voc_result import yaml_shares
 from cxsim.datasets.voc_truth import (
     SegmentTruth,
     expected_estimates,
@@ -196,7 +197,7 @@ def test_grouped_fit_on_expected_outcomes_gives_the_exact_truth():
         x, w = pattern_distribution(coef.prevalence)
         design = np.column_stack([np.ones(len(x)), x])
         trials = 1e6 * w[None, :]
-        fit = _fit_logit(design, trials, trials * expit(design @ coef.churn))
+        fit = fit_logit(design, trials, trials * expit(design @ coef.churn))
         np.testing.assert_allclose(fit.beta[0], coef.churn, atol=1e-8)
         obs, none, without = counterfactual(fit.beta, design, trials)
         assert 1 - none[0] / obs[0] == pytest.approx(t.churn_reduction, abs=1e-6)
@@ -301,7 +302,7 @@ def test_result_tables_and_text(result):
     diag = result.diagnostics_.set_index("segment")
     assert diag["rows_used"].sum() == 20_000 and (diag["rows_dropped"] == 0).all()
     assert (diag["churn_auc"] > 0.5).all() and (diag["churn_pseudo_r2"] > 0).all()
-    text = result.summary()
+    text = str(result.summary())
     for word in ("churn_reduction", "Pain shares", "Churn models", "bootstrap", "AUC".lower()):
         assert word in text
     assert "<table" in result._repr_html_()
@@ -321,7 +322,7 @@ def test_delta_method_without_bootstrap(survey, tmp_path):
     assert res.bootstrap_ is None
     est = res.estimates_
     assert (est.loc[est["parameter"] == "churn_reduction", "se"] > 0).all()
-    assert "delta" in res.summary()
+    assert "delta" in str(res.summary())
     doc = yaml.safe_load(res.to_yaml(tmp_path / "voc.yaml").read_text())
     assert doc["segments"]["core"]["responses"]["churn_reduction"]["sd"] > 0
 
@@ -352,7 +353,7 @@ def test_gap_mapping_and_wallet_note(survey):
     res = fit_voc(survey, gaps={"bill": "gap_billing", "help": "gap_support"}, bootstrap=0, **SPEND)
     assert list(res.pain_share_.columns) == ["bill", "help"]
     assert "wallet_gain" not in set(res.estimates_["parameter"])
-    assert "wallet_gain omitted" in res.summary()
+    assert "wallet_gain omitted" in str(res.summary())
 
 
 # ----------------------------------------------------------------------------- files
@@ -405,7 +406,7 @@ def test_calibration_file_is_included_by_a_scenario(survey, tmp_path):
 
 
 def test_yaml_pain_shares_clip_negative_values():
-    shares = _yaml_shares(np.array([0.7, 0.5, -0.2]))
+    shares = yaml_shares(np.array([0.7, 0.5, -0.2]))
     assert shares[2] == 0 and sum(shares) == pytest.approx(1, abs=1e-12)
     assert shares[0] == pytest.approx(0.7 / 1.2, abs=1e-6)
 

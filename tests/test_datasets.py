@@ -161,7 +161,7 @@ def test_loaders_read_the_shipped_files():
 
 
 def test_shipped_survey_is_the_flagship_survey(bank):
-    """data/voc_survey.csv is make_voc_survey(flagship, 24000, 2024): regenerate it with
+    """The shipped voc_survey.csv is make_voc_survey(flagship, 24000, 2024): regenerate it with
     `python data/make_voc_survey.py` (and the calibration files, data/README.md) if not."""
     shipped = datasets.load_voc_survey()
     fresh = make_voc_survey(bank, n=24_000, seed=2024)

@@ -1,10 +1,12 @@
-"""Calibration: fit the model's uncertain inputs to data (MODEL.md §7).
+"""Calibration: fit the model's uncertain inputs to data (docs/model.md §7).
 
-Three fits, one module each; every result has estimates with standard errors (``params_``,
-``se_``), ``conf_int()``, ``summary()`` (text, and HTML in Jupyter), ``plot(ax=None)`` and
-``to_yaml(path, ...)``, which writes a *calibration file*: a scenario fragment that a scenario
-pulls in with ``include:``, with the estimates as distributions and a ``provenance`` record
-(data file hash, rows used, method, cxsim version, date).
+Three fits, one module each; every result is a :class:`cxsim.outputs.fitted.FitResult`:
+estimates with standard errors (``params_``, ``se_``), the tidy table ``estimates_``,
+``conf_int(level)``, ``summary()`` (a :class:`~cxsim.outputs.fitted.Report`: text, and HTML in
+Jupyter), ``plot(ax=None)`` and ``to_yaml(path, ...)``, which writes a *calibration file*
+(:mod:`~cxsim.calibrate.files`): a scenario fragment that a scenario pulls in with
+``include:``, with the estimates as distributions and a ``provenance`` record (data file hash,
+rows used, method, cxsim version, date).
 
 - :func:`fit_sbg` (:mod:`~cxsim.calibrate.retention`): cohort retention counts → the
   shifted-beta-geometric ``alpha``, ``beta`` of a segment by maximum likelihood (Fader & Hardie
@@ -16,6 +18,14 @@ pulls in with ``include:``, with the estimates as distributions and a ``provenan
 - :func:`fit_lag` (:mod:`~cxsim.calibrate.lag`): monthly leading vs lagging series → the
   perception dead time ``δ``, smoothing time ``τ`` and effect size; writes
   ``responses.perception_delay_months`` and ``perception_lag_months``.
+
+Each fit's machinery sits next to it: :mod:`~cxsim.calibrate.cohorts` (cohort tables in) and
+:mod:`~cxsim.calibrate.sbg` (the likelihood) for retention; :mod:`~cxsim.calibrate.voc_checks`
+(the survey's columns), :mod:`~cxsim.calibrate.voc_cells` (respondents → gap-pattern cells),
+:mod:`~cxsim.calibrate.glm` (batched logistic and least-squares solvers) and
+:mod:`~cxsim.calibrate.voc_result` for VoC; :mod:`~cxsim.calibrate.lag_search` (grids,
+profiled least squares, block bootstrap) for the lag. :mod:`~cxsim.calibrate.reporting` holds
+what their summaries share.
 
 The command line runs the same fits: ``cxsim calibrate retention|voc|lag DATA.csv --out FILE``.
 

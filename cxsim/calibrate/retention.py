@@ -22,102 +22,20 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
+from scipy import special, stats
 
+from cxsim.calibrate.cohorts import cohort_counts, cohorts_from_frame, observed_lengths
 from cxsim.calibrate.files import frame_sha256, provenance, write_calibration
+from cxsim.calibrate.reporting import FixedTable, estimate_table
+from cxsim.calibrate.sbg import hessian, likelihood_terms, maximise
 from cxsim.errors import CalibrationError
+from cxsim.outputs.fitted import FitResult, Report, check_level
 
 __all__ = ["SBGResult", "cohorts_from_frame", "fit_sbg"]
 
 METHOD = "sBG maximum likelihood (Fader & Hardie 2007)"
 PERIODS = ("month", "year")
 _NAMES = ["alpha", "beta"]
-# NOTE: beyond e^11.5 ≈ 1e5 (or below e^-11.5) the likelihood is flat: the fit is running off
-# to a limit (no heterogeneity, or churn-at-once) rather than converging.
-_LOG_LIMIT = 11.5
-
-
-def cohorts_from_frame(
-    frame: pd.DataFrame,
-    cohort_col: str | None = "cohort",
-    period_col: str = "year",
-    count_col: str = "active",
-) -> pd.DataFrame:
-    """Reshape a long table of cohort counts into one column per cohort.
-
-    Parameters
-    ----------
-    frame : DataFrame
-        One row per cohort and period, e.g. columns ``cohort, year, active``.
-    cohort_col : str or None
-        Column naming the cohort; ``None`` for a single cohort.
-    period_col : str
-        Column with the period since acquisition, integers ``0, 1, 2, ...`` without gaps
-        (period 0 holds the cohort's initial size).
-    count_col : str
-        Column with the number of customers still active.
-
-    Returns
-    -------
-    DataFrame
-        Rows = periods ``0..n``, one column per cohort; a cohort observed for fewer periods
-        than the oldest has trailing NaN (not yet observed).
-
-    Examples
-    --------
-    >>> long = pd.DataFrame({"cohort": [2020, 2020, 2020, 2021, 2021],
-    ...                      "year": [0, 1, 2, 0, 1], "active": [100, 80, 70, 90, 75]})
-    >>> cohorts_from_frame(long).shape
-    (3, 2)
-    """
-    if not isinstance(frame, pd.DataFrame):
-        raise CalibrationError("cohorts_from_frame: `frame` must be a pandas DataFrame")
-    wanted = [c for c in (cohort_col, period_col, count_col) if c is not None]
-    missing = [c for c in wanted if c not in frame.columns]
-    if missing:
-        raise CalibrationError(
-            f"cohort table is missing column(s) {missing}; it has {list(frame.columns)} "
-            "(name them with cohort_col=, period_col=, count_col=)"
-        )
-    data = frame[wanted].copy()
-    if cohort_col is None:
-        cohort_col = "__cohort__"
-        data[cohort_col] = "cohort"
-    periods = pd.to_numeric(data[period_col], errors="coerce").to_numpy(dtype=float)
-    bad = ~np.isfinite(periods) | (periods < 0) | (periods != np.round(periods))
-    if bad.any():
-        raise CalibrationError(
-            f"column {period_col!r} must hold whole periods 0, 1, 2, ...; {int(bad.sum())} "
-            f"bad value(s), first at row(s) {list(frame.index[bad][:5])}"
-        )
-    data[period_col] = periods.astype(int)
-    counts = pd.to_numeric(data[count_col], errors="coerce")
-    if counts.isna().any():
-        rows = list(frame.index[counts.isna().to_numpy()][:5])
-        raise CalibrationError(
-            f"column {count_col!r} has {int(counts.isna().sum())} missing or non-numeric "
-            f"value(s), first at row(s) {rows}"
-        )
-    data[count_col] = counts.astype(float)
-    dup = data.duplicated([cohort_col, period_col])
-    if dup.any():
-        raise CalibrationError(
-            f"duplicate (cohort, period) rows, first at row(s) {list(frame.index[dup][:5])}"
-        )
-    columns = {}
-    for name, group in data.groupby(cohort_col, sort=True):
-        seen = np.sort(group[period_col].to_numpy())
-        expected = np.arange(seen.size)
-        if not np.array_equal(seen, expected):
-            gap = int(expected[np.argmax(seen != expected)])
-            raise CalibrationError(
-                f"cohort {name!r}: period {gap} is missing (periods must run 0, 1, 2, ... "
-                "without gaps; period 0 is the cohort's initial size)"
-            )
-        columns[name] = group.set_index(period_col)[count_col].sort_index()
-    wide = pd.DataFrame(columns)
-    wide.index.name = period_col
-    return wide
 
 
 def fit_sbg(
@@ -187,17 +105,15 @@ def fit_sbg(
     """
     if period not in PERIODS:
         raise CalibrationError(f"period must be one of {PERIODS}, got {period!r}")
-    if count_col is not None:
-        original = active
-        if not isinstance(active, pd.DataFrame):
-            raise CalibrationError("count_col= needs `active` to be a long-format DataFrame")
-        wide = cohorts_from_frame(active, cohort_col, period_col or period, count_col)
-        labels = [str(c) for c in wide.columns]
-        values = wide.to_numpy(dtype=float)
-    else:
-        values, labels, original = _as_matrix(active, cohorts)
-    counts = _validate(values, labels, n0)
-    lengths = _observed_lengths(counts)
+    counts, labels, original = cohort_counts(
+        active,
+        n0=n0,
+        cohorts=cohorts,
+        cohort_col=cohort_col,
+        period_col=period_col or period,
+        count_col=count_col,
+    )
+    lengths = observed_lengths(counts)
     keep = lengths >= 1
     rows_dropped = int((~keep).sum())  # cohorts seen at period 0 only carry no information
     counts, lengths = counts[:, keep], lengths[keep]
@@ -213,15 +129,15 @@ def fit_sbg(
             "every customer churned in period 1: with no one left there is no retention curve "
             "to fit (check the period length, or use a shorter period)"
         )
-    terms = _likelihood_terms(counts, lengths)
+    terms = likelihood_terms(counts, lengths)
     if terms[2][terms[0] == 1].sum() <= 0:
         raise CalibrationError(
             "no churn events: every customer is still active at the last observed period, "
             "so alpha and beta cannot be estimated"
         )
-    log_params, loglik = _maximise(terms, counts)
+    log_params, loglik = maximise(terms, counts)
     alpha, beta = np.exp(log_params)
-    info = -_hessian(alpha, beta, terms)
+    info = -hessian(alpha, beta, terms)
     try:
         cov = np.linalg.inv(info)
     except np.linalg.LinAlgError:
@@ -245,8 +161,11 @@ def fit_sbg(
     )
 
 
-class SBGResult:
+class SBGResult(FitResult):
     """A fitted shifted-beta-geometric retention model.
+
+    A :class:`~cxsim.outputs.fitted.FitResult`: ``estimates_`` holds one row per parameter
+    (segment ``"all"``) with the log-scale Wald interval of :meth:`conf_int`.
 
     Attributes
     ----------
@@ -256,6 +175,8 @@ class SBGResult:
         The two estimates indexed ``alpha``, ``beta``.
     se_ : Series
         Standard errors (square roots of the diagonal of ``cov_``).
+    estimates_ : DataFrame
+        ``segment, parameter, estimate, se, lower, upper`` (95% intervals).
     cov_ : DataFrame
         2×2 covariance of ``(alpha, beta)``: inverse observed information.
     loglik_ : float
@@ -269,6 +190,8 @@ class SBGResult:
     period : str
         ``"year"`` or ``"month"``.
     """
+
+    error = CalibrationError
 
     def __init__(self, *, alpha, beta, cov, loglik, period, counts, rows_used, rows_dropped, data):
         self.alpha_ = alpha
@@ -323,9 +246,7 @@ class SBGResult:
         The log scale is where the likelihood is closest to quadratic for these positive
         shape parameters, so these intervals also cover better than ``est ± z·se``.
         """
-        if not 0 < level < 1:
-            raise CalibrationError(f"level must lie in (0, 1), got {level!r}")
-        z = stats.norm.ppf(0.5 + level / 2)
+        z = stats.norm.ppf(0.5 + check_level(level, self.error) / 2)
         spread = z * self.se_ / self.params_
         return pd.DataFrame(
             {"lower": self.params_ * np.exp(-spread), "upper": self.params_ * np.exp(spread)},
@@ -339,39 +260,17 @@ class SBGResult:
         return float(c[0, 1] / np.sqrt(c[0, 0] * c[1, 1]))
 
     # -- reporting ------------------------------------------------------------------------
-    def _table(self) -> pd.DataFrame:
-        ci = self.conf_int()
-        return pd.DataFrame(
-            {
-                "estimate": self.params_,
-                "se": self.se_,
-                "lower 95%": ci["lower"],
-                "upper 95%": ci["upper"],
-            }
-        )
-
-    def _header(self) -> list[str]:
-        return [
-            f"period: {self.period}    cohorts: {self.n_cohorts_}    "
-            f"customers: {self.n_customers_:,.0f}    periods observed: {self.n_periods_}",
-            f"log-likelihood: {self.loglik_:.3f}    corr(alpha, beta): {self.corr_:.3f}",
-            f"mean churn probability alpha/(alpha+beta): {self.churn(1):.4f}",
-        ]
-
-    def summary(self) -> str:
-        """A text table: estimates, standard errors, 95% intervals and the fit's size."""
-        title = "Shifted-beta-geometric retention fit (Fader & Hardie 2007)"
-        table = self._table().to_string(float_format=lambda v: f"{v:.4f}")
-        return "\n".join([title, "=" * len(title), *self._header(), "", table])
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        head = "<br>".join(self._header())
-        return (
-            "<b>Shifted-beta-geometric retention fit (Fader &amp; Hardie 2007)</b><br>"
-            f"{head}{self._table().to_html(float_format=lambda v: f'{v:.4f}')}"
+    def summary(self) -> Report:
+        """Estimates, standard errors, 95% intervals and the fit's size; prints as text."""
+        return Report(
+            "Shifted-beta-geometric retention fit (Fader & Hardie 2007)",
+            [
+                f"period: {self.period}    cohorts: {self.n_cohorts_}    "
+                f"customers: {self.n_customers_:,.0f}    periods observed: {self.n_periods_}",
+                f"log-likelihood: {self.loglik_:.3f}    corr(alpha, beta): {self.corr_:.3f}",
+                f"mean churn probability alpha/(alpha+beta): {self.churn(1):.4f}",
+            ],
+            [FixedTable("", estimate_table(self))],
         )
 
     def plot(self, ax=None, horizon: int | None = None):
@@ -387,10 +286,9 @@ class SBGResult:
         -------
         Axes
         """
-        import matplotlib.pyplot as plt
+        from cxsim.outputs.plotting import axes_or_new, legend
 
-        if ax is None:
-            _, ax = plt.subplots()
+        ax = axes_or_new(ax)
         n = self.n_periods_
         horizon = max(int(horizon if horizon is not None else 2 * n), n)
         shares = self.counts_ / self.counts_.iloc[0]
@@ -403,7 +301,7 @@ class SBGResult:
         ax.set(
             xlabel=f"{self.period}s since acquisition", ylabel="share still active", ylim=(0, 1.02)
         )
-        ax.legend(fontsize="small")
+        legend(ax)
         return ax
 
     # -- export ---------------------------------------------------------------------------
@@ -477,239 +375,8 @@ class SBGResult:
         return write_calibration(path, fragment, f"sbg_{segment}", record, header=header)
 
 
-# -- input handling -------------------------------------------------------------------------
-def _as_matrix(active, cohorts):
-    """Any accepted input → (values (period, cohort), labels, original data)."""
-    if isinstance(active, pd.DataFrame):
-        values, labels = _numeric(active), list(active.columns)
-    elif isinstance(active, pd.Series):
-        values = _numeric(active)[:, None]
-        labels = [active.name if active.name is not None else "cohort"]
-    elif (
-        isinstance(active, (list, tuple))
-        and len(active) > 0
-        and all(np.ndim(x) == 1 for x in active)
-    ):
-        longest = max(len(x) for x in active)
-        values = np.full((longest, len(active)), np.nan)
-        for j, seq in enumerate(active):
-            values[: len(seq), j] = _numeric(seq)
-        labels = [f"cohort {j}" for j in range(len(active))]
-    else:
-        values = _numeric(active)
-        if values.ndim == 1:
-            values = values[:, None]
-        if values.ndim != 2:
-            raise CalibrationError(f"`active` must be 1-D or 2-D, got {values.ndim} dimensions")
-        labels = (
-            [f"cohort {j}" for j in range(values.shape[1])] if values.shape[1] > 1 else ["cohort"]
-        )
-    if cohorts is not None:
-        if len(cohorts) != values.shape[1]:
-            raise CalibrationError(
-                f"cohorts= has {len(cohorts)} labels for {values.shape[1]} cohorts"
-            )
-        labels = list(cohorts)
-    labels = [str(lab) for lab in labels]
-    original = (
-        active
-        if isinstance(active, (pd.DataFrame, pd.Series))
-        else pd.DataFrame(values, columns=labels)
-    )
-    return values, labels, original
-
-
-def _numeric(x) -> np.ndarray:
-    try:
-        if isinstance(x, (pd.DataFrame, pd.Series)):
-            return x.to_numpy(dtype=float, na_value=np.nan)
-        return np.asarray(x, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise CalibrationError(f"cohort counts must be numbers: {exc}") from None
-
-
 def _as_frame(data) -> pd.DataFrame:
     return data.to_frame() if isinstance(data, pd.Series) else data
-
-
-def _validate(values: np.ndarray, labels: list[str], n0) -> np.ndarray:
-    """Check every cohort column; return counts (shares × n0 when n0 is given)."""
-    if values.shape[0] == 0 or values.shape[1] == 0:
-        raise CalibrationError("no cohort data: `active` is empty")
-    finite_or_nan = np.isfinite(values) | np.isnan(values)
-    if not finite_or_nan.all():
-        p, j = np.argwhere(~finite_or_nan)[0]
-        raise CalibrationError(f"cohort {labels[j]!r}: non-finite value at period {p}")
-    for j, name in enumerate(labels):
-        column = values[:, j]
-        seen = ~np.isnan(column)
-        if not seen[0]:
-            raise CalibrationError(f"cohort {name!r}: period 0 (initial size) is NaN")
-        n_seen = int(np.argmin(seen)) if not seen.all() else seen.size
-        if seen[n_seen:].any():
-            p = n_seen + int(np.argmax(seen[n_seen:]))
-            raise CalibrationError(
-                f"cohort {name!r}: NaN in the middle of the series (period {n_seen} is NaN "
-                f"but period {p} is observed); NaN is allowed only as trailing not-yet-observed "
-                "values"
-            )
-        obs = column[:n_seen]
-        if (obs < 0).any():
-            p = int(np.argmax(obs < 0))
-            raise CalibrationError(f"cohort {name!r}: negative count {obs[p]:g} at period {p}")
-        if obs[0] <= 0:
-            raise CalibrationError(f"cohort {name!r}: initial size at period 0 is {obs[0]:g}")
-        rise = np.diff(obs) > 1e-9 * obs[0]
-        if rise.any():
-            p = int(np.argmax(rise)) + 1
-            raise CalibrationError(
-                f"cohort {name!r}: active count increases from {obs[p - 1]:g} at period {p - 1} "
-                f"to {obs[p]:g} at period {p}; a cohort can only shrink (new customers belong "
-                "to a new cohort)"
-            )
-    looks_like_shares = np.nanmax(values) <= 1.0
-    if n0 is None:
-        if looks_like_shares:
-            raise CalibrationError(
-                "the data look like shares (all values <= 1): the likelihood needs counts, so "
-                "pass the cohort size(s) as n0="
-            )
-        return values
-    sizes = np.broadcast_to(np.asarray(n0, dtype=float), (values.shape[1],))
-    if not looks_like_shares or not np.allclose(values[0], 1.0):
-        raise CalibrationError(
-            "n0= is given, so `active` must hold shares that start at 1.0 at period 0 "
-            f"(got a maximum of {np.nanmax(values):g} and period-0 values {values[0].tolist()})"
-        )
-    if not (np.isfinite(sizes).all() and (sizes > 0).all()):
-        raise CalibrationError(f"n0 must be positive cohort sizes, got {np.asarray(n0).tolist()}")
-    return values * sizes
-
-
-def _observed_lengths(counts: np.ndarray) -> np.ndarray:
-    """Last observed period of each cohort (0 = only the initial size)."""
-    return (~np.isnan(counts)).sum(axis=0) - 1
-
-
-def _likelihood_terms(counts: np.ndarray, lengths: np.ndarray):
-    """Pool all cohorts into weighted terms ``w·betaln(alpha + p, beta + q)``.
-
-    Losses in period t (from every cohort observed at t) give p = 1, q = t - 1; customers
-    still active at a cohort's last period n give p = 0, q = n.
-    """
-    lost = np.nan_to_num(counts[:-1] - counts[1:], nan=0.0).sum(axis=1)  # (period,)
-    t = np.arange(1, counts.shape[0])
-    last = counts[lengths, np.arange(counts.shape[1])]
-    survivors = np.bincount(lengths, weights=last, minlength=counts.shape[0])
-    n = np.arange(counts.shape[0])
-    p = np.concatenate([np.ones_like(t), np.zeros_like(n)])
-    q = np.concatenate([t - 1, n]).astype(float)
-    w = np.concatenate([lost, survivors])
-    keep = w > 0
-    return p[keep].astype(float), q[keep], w[keep]
-
-
-def _loglik(alpha, beta, terms, total):
-    p, q, w = terms
-    return float(w @ special.betaln(alpha + p, beta + q) - total * special.betaln(alpha, beta))
-
-
-def _gradient(alpha, beta, terms):
-    p, q, w = terms
-    total = w.sum()
-    s = special.digamma(alpha + beta + p + q)
-    ga = w @ (special.digamma(alpha + p) - s) - total * (
-        special.digamma(alpha) - special.digamma(alpha + beta)
-    )
-    gb = w @ (special.digamma(beta + q) - s) - total * (
-        special.digamma(beta) - special.digamma(alpha + beta)
-    )
-    return np.array([ga, gb])
-
-
-def _hessian(alpha, beta, terms):
-    p, q, w = terms
-    total = w.sum()
-    s = special.polygamma(1, alpha + beta + p + q)
-    s0 = special.polygamma(1, alpha + beta)
-    haa = w @ (special.polygamma(1, alpha + p) - s) - total * (special.polygamma(1, alpha) - s0)
-    hbb = w @ (special.polygamma(1, beta + q) - s) - total * (special.polygamma(1, beta) - s0)
-    hab = -(w @ s) + total * s0
-    return np.array([[haa, hab], [hab, hbb]])
-
-
-def _start(counts: np.ndarray) -> np.ndarray:
-    """Match churn in periods 1 and 2 of the pooled data: m = a/(a+b), r2 = (b+1)/(a+b+1)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        at_risk = np.nansum(np.where(np.isnan(counts[1:3]), np.nan, counts[0:2]), axis=1)
-        lost = np.nansum(counts[0:2] - counts[1:3], axis=1)
-        m, c2 = lost / at_risk
-        a = m * c2 / (m - c2)
-    if np.isfinite(a) and 0 < m < 1 and 0 < c2 < m and a > 0:
-        b = a * (1 - m) / m
-        return np.log(np.clip([a, b], 1e-3, 1e3))
-    return np.zeros(2)
-
-
-def _maximise(terms, counts):
-    """Minimise the negative log-likelihood over (log alpha, log beta)."""
-    w_total = terms[2].sum()
-
-    def objective(theta):
-        a, b = np.exp(theta)
-        return -_loglik(a, b, terms, w_total)
-
-    def jac(theta):
-        x = np.exp(theta)
-        return -x * _gradient(x[0], x[1], terms)
-
-    def hess(theta):
-        x = np.exp(theta)
-        g = _gradient(x[0], x[1], terms)
-        return -(np.outer(x, x) * _hessian(x[0], x[1], terms) + np.diag(x * g))
-
-    with np.errstate(all="ignore"):
-        result = optimize.minimize(
-            objective,
-            _start(counts),
-            jac=jac,
-            hess=hess,
-            method="trust-exact",
-            options={"gtol": 1e-6, "maxiter": 200},
-        )
-        theta, value = result.x, float(result.fun)
-        # NOTE: polish with plain Newton steps: trust-exact stops early (and reports failure)
-        # when its model can no longer predict a gain at machine precision.
-        for _ in range(6):
-            h, g = hess(theta), jac(theta)
-            if not (np.all(np.isfinite(h)) and np.all(np.linalg.eigvalsh(h) > 0)):
-                break
-            step = np.linalg.solve(h, g)
-            trial = theta - step
-            # near the optimum, changes in the objective drown in rounding: trust small steps
-            if np.max(np.abs(step)) > 1e-3 and not objective(trial) <= value:
-                break
-            theta, value = trial, objective(trial)
-            if np.max(np.abs(step)) < 1e-12:
-                break
-        converged = np.all(np.isfinite(theta)) and np.max(np.abs(jac(theta))) < 1e-4
-    if np.any(theta > _LOG_LIMIT):
-        raise CalibrationError(
-            "sBG fit did not converge: alpha and beta grow without bound, i.e. retention rates "
-            "do not rise with tenure (no heterogeneity). Try a constant `monthly_churn` instead, "
-            "or more periods / more cohorts"
-        )
-    if np.any(theta < -_LOG_LIMIT):
-        raise CalibrationError(
-            "sBG fit did not converge: alpha and beta shrink towards 0 (customers either leave "
-            "at once or never). Try splitting the cohort into segments or adding periods"
-        )
-    if not converged:
-        raise CalibrationError(
-            f"sBG fit did not converge ({result.message}); check the counts, try more periods "
-            "or pooling cohorts"
-        )
-    return theta, -value
 
 
 def _periods(t, minimum: int) -> np.ndarray:

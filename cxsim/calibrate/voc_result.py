@@ -2,31 +2,32 @@
 
 ``VocResult`` holds per-segment estimates of churn reduction, pain shares, promoter gain,
 detractor reduction and wallet gain with their intervals, the fitted models' coefficients
-and diagnostics; it renders as text and HTML, plots the pain shares and writes the scenario
-fragment a scenario includes (MODEL.md §7).
+and diagnostics; it prints as text and HTML (a :class:`~cxsim.outputs.fitted.Report`), plots
+the pain shares and writes the scenario fragment a scenario includes (docs/model.md §7).
 """
 
 from __future__ import annotations
 
-import html
 import os
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from cxsim.calibrate.files import provenance, write_calibration
+from cxsim.calibrate.reporting import FixedTable
+from cxsim.calibrate.voc_cells import SegmentCells
+from cxsim.errors import CalibrationError
+from cxsim.outputs.fitted import FitResult, Report, Table, check_level
 
-if TYPE_CHECKING:
-    from cxsim.calibrate.voc import _Segment
+__all__ = ["VocResult", "yaml_shares"]
 
 _METHOD = (
     "fit_voc: per-segment logistic regressions (churn, promoter >= 9, detractor <= 6) and "
     "least squares of log(spend_after/spend_before) on 0/1 gap indicators, fitted on "
     "gap-pattern cells; counterfactual 'gaps set to 0' effects (population attributable "
-    "fraction, MODEL.md section 7)"
+    "fraction, docs/model.md §7)"
 )
 #: Valid ranges written as truncation bounds. The scenario schema takes every response as a
 #: share in [0, 1], so a promoter gain is truncated at 0 too (a negative estimate is noted).
@@ -35,14 +36,15 @@ _RANGES = {
     "promoter_gain": (0.0, 1.0),
     "detractor_reduction": (0.0, 1.0),
 }
-
-
 _SCALARS = ("churn_reduction", "promoter_gain", "detractor_reduction", "wallet_lift", "wallet_gain")
+_KEYS = ["segment", "parameter"]
 
 
-@dataclass(repr=False)
-class VocResult:
+class VocResult(FitResult):
     """Result of :func:`fit_voc`.
+
+    A :class:`~cxsim.outputs.fitted.FitResult` indexed by ``(segment, parameter)``; its
+    intervals are bootstrap percentiles, or delta-method normal intervals without bootstrap.
 
     Attributes
     ----------
@@ -52,6 +54,8 @@ class VocResult:
         (when ``share_of_wallet`` was given) and ``pain_share.<group>``; ``se`` is the bootstrap
         SD (or the delta-method SE when ``bootstrap=0``), the interval the percentile
         (or normal) interval at ``level``.
+    params_, se_ : pandas.Series
+        Estimates and standard errors indexed by ``(segment, parameter)``.
     pain_share_ : pandas.DataFrame
         Segment × group point estimates; rows sum to 1.
     models_ : pandas.DataFrame
@@ -63,33 +67,60 @@ class VocResult:
         model, Newton iterations, failed bootstrap replicates.
     bootstrap_ : pandas.DataFrame or None
         The replicates (B rows; columns ``(segment, parameter)``).
+    groups, gap_columns, columns, share_of_wallet, bootstrap, seed, level, data_sha256
+        The fit's settings: gap groups and their columns, the survey's columns, baseline
+        shares of wallet, replicates, seed, confidence level and the hash of the data used.
     notes : list of str
         Everything the fit wants the reader to know.
     """
 
-    estimates_: pd.DataFrame
-    pain_share_: pd.DataFrame
-    models_: pd.DataFrame
-    diagnostics_: pd.DataFrame
-    bootstrap_: pd.DataFrame | None
-    groups: list[str]
-    gap_columns: dict[str, str]
-    columns: dict[str, str | None]
-    share_of_wallet: dict[Any, float] | None
-    bootstrap: int
-    seed: int
-    level: float
-    data_sha256: str
-    notes: list[str] = field(default_factory=list)
+    error = CalibrationError
+
+    def __init__(
+        self,
+        estimates_: pd.DataFrame,
+        pain_share_: pd.DataFrame,
+        models_: pd.DataFrame,
+        diagnostics_: pd.DataFrame,
+        bootstrap_: pd.DataFrame | None,
+        groups: list[str],
+        gap_columns: dict[str, str],
+        columns: dict[str, str | None],
+        share_of_wallet: dict[Any, float] | None,
+        bootstrap: int,
+        seed: int,
+        level: float,
+        data_sha256: str,
+        notes: list[str] | None = None,
+    ):
+        # NOTE: the table is stored, not derived from params_ and se_ as the base class does:
+        # its intervals come from the replicates (or the delta method) at fit time.
+        self._estimates = estimates_
+        self.pain_share_ = pain_share_
+        self.models_ = models_
+        self.diagnostics_ = diagnostics_
+        self.bootstrap_ = bootstrap_
+        self.groups = groups
+        self.gap_columns = gap_columns
+        self.columns = columns
+        self.share_of_wallet = share_of_wallet
+        self.bootstrap = bootstrap
+        self.seed = seed
+        self.level = level
+        self.data_sha256 = data_sha256
+        self.notes = [] if notes is None else notes
 
     @classmethod
-    def _assemble(cls, parts, *, groups, **kwargs) -> VocResult:
+    def from_parts(cls, parts: list[dict[str, Any]], *, groups: list[str], **kwargs) -> VocResult:
+        """Gather the per-segment fits of :func:`fit_voc` into one result.
+
+        ``parts`` holds, per segment, its cells, point values, delta-method SEs, bootstrap
+        replicates (or None), model table, diagnostics and notes; ``kwargs`` are the settings
+        the result keeps (``level`` among them).
+        """
         rows, reps, pain, notes = [], {}, {}, []
-        level = kwargs["level"]
-        q = (1 - level) / 2
-        zq = stats.norm.ppf(1 - q)
         for part in parts:
-            seg: _Segment = part["segment"]
+            seg: SegmentCells = part["segment"]
             values, se, boot = part["values"], part["se"], part["replicates"]
             share = np.zeros(len(groups))
             share[seg.active] = values["pain_share"]
@@ -101,7 +132,7 @@ class VocResult:
                     a = np.flatnonzero(seg.active == j)
                     delta = float(se["pain_share"][a[0]]) if a.size else 0.0
                     draws = None
-                    if boot is not None:
+                    if boot is not None:  # a group nobody reports has a share of exactly 0
                         draws = (
                             boot["pain_share"][:, a[0]]
                             if a.size
@@ -111,16 +142,19 @@ class VocResult:
                     est, delta = float(values[key]), float(se[key][0])
                     draws = None if boot is None else boot[key]
                 if draws is None:
-                    sd, lo, hi = delta, est - zq * delta, est + zq * delta
+                    sd = delta
                 else:
                     reps[(seg.name, key)] = draws
                     sd = float(np.nanstd(draws, ddof=1))
-                    lo, hi = np.nanpercentile(draws, [100 * q, 100 * (1 - q)])
-                rows.append((seg.name, key, float(est), sd, float(lo), float(hi)))
+                rows.append((seg.name, key, float(est), sd))
             notes += part["notes"]
-        estimates = pd.DataFrame(
-            rows, columns=["segment", "parameter", "estimate", "se", "lower", "upper"]
-        )
+        boot_frame = None
+        if reps:
+            boot_frame = pd.DataFrame(reps)
+            boot_frame.columns.names = _KEYS
+        estimates = pd.DataFrame(rows, columns=[*_KEYS, "estimate", "se"])
+        ci = _intervals(estimates, boot_frame, kwargs["level"])
+        estimates["lower"], estimates["upper"] = ci["lower"].to_numpy(), ci["upper"].to_numpy()
         pain_share = pd.DataFrame(pain, index=groups).T
         pain_share.index.name, pain_share.columns.name = "segment", "group"
         if kwargs["share_of_wallet"] is None and parts and "wallet_lift" in parts[0]["values"]:
@@ -128,22 +162,18 @@ class VocResult:
                 "wallet_gain omitted: pass share_of_wallet (the baseline w0) to turn the relative "
                 "wallet_lift into share-of-wallet points"
             )
-        for r in rows:
-            lo, hi = {**_RANGES, "wallet_gain": (0.0, 1.0)}.get(r[1], (-np.inf, np.inf))
-            if not lo <= r[2] <= hi:
+        for segment, key, est, _ in rows:
+            lo, hi = {**_RANGES, "wallet_gain": (0.0, 1.0)}.get(key, (-np.inf, np.inf))
+            if not lo <= est <= hi:
                 notes.append(
-                    f"segment {r[0]!r}: {r[1]} = {r[2]:.4g} lies outside its valid range "
+                    f"segment {segment!r}: {key} = {est:.4g} lies outside its valid range "
                     f"[{lo:g}, {hi:g}]; the calibration file truncates its distribution there"
                 )
-            if r[1].startswith("pain_share.") and r[2] < 0:
+            if key.startswith("pain_share.") and est < 0:
                 notes.append(
-                    f"segment {r[0]!r}: {r[1]} = {r[2]:.4g} < 0 (removing the gap would raise "
+                    f"segment {segment!r}: {key} = {est:.4g} < 0 (removing the gap would raise "
                     "churn); the calibration file sets it to 0 and rescales the others"
                 )
-        boot_frame = None
-        if reps:
-            boot_frame = pd.DataFrame(reps)
-            boot_frame.columns.names = ["segment", "parameter"]
         return cls(
             estimates_=estimates,
             pain_share_=pain_share,
@@ -156,6 +186,21 @@ class VocResult:
         )
 
     @property
+    def estimates_(self) -> pd.DataFrame:
+        """``segment, parameter, estimate, se, lower, upper`` at ``level``, as fitted."""
+        return self._estimates
+
+    @property
+    def params_(self) -> pd.Series:
+        """Estimates indexed by ``(segment, parameter)``."""
+        return self._estimates.set_index(_KEYS)["estimate"]
+
+    @property
+    def se_(self) -> pd.Series:
+        """Standard errors (bootstrap SD, or delta method) indexed by ``(segment, parameter)``."""
+        return self._estimates.set_index(_KEYS)["se"]
+
+    @property
     def churn_models_(self) -> pd.DataFrame:
         """The churn logistic regressions (coefficients, SE, z, p, odds ratios) per segment."""
         m = self.models_[self.models_["outcome"] == "churn"].drop(columns="outcome")
@@ -163,65 +208,52 @@ class VocResult:
 
     @property
     def rows_used(self) -> int:
+        """Respondents used, over all segments."""
         return int(self.diagnostics_["rows_used"].sum())
 
     def conf_int(self, level: float | None = None) -> pd.DataFrame:
-        """Intervals per ``(segment, parameter)``: bootstrap percentiles, or normal (delta)."""
+        """Intervals per ``(segment, parameter)``: bootstrap percentiles, or normal (delta).
+
+        ``level=None`` (or the fit's ``level``) gives the intervals of ``estimates_``.
+        """
         if level is None or level == self.level:
-            out = self.estimates_.set_index(["segment", "parameter"])[["lower", "upper"]]
-            return out.copy()
-        q = (1 - level) / 2
-        est = self.estimates_.set_index(["segment", "parameter"])
-        if self.bootstrap_ is None:
-            z = stats.norm.ppf(1 - q)
-            return pd.DataFrame(
-                {"lower": est["estimate"] - z * est["se"], "upper": est["estimate"] + z * est["se"]}
-            )
-        rows = []
-        for key in est.index:
-            if key in self.bootstrap_.columns:
-                lo, hi = np.nanpercentile(self.bootstrap_[key], [100 * q, 100 * (1 - q)])
-            else:  # pain share of a group nobody reports: exactly 0
-                lo = hi = est.loc[key, "estimate"]
-            rows.append((float(lo), float(hi)))
-        return pd.DataFrame(rows, index=est.index, columns=["lower", "upper"])
+            return self._estimates.set_index(_KEYS)[["lower", "upper"]].copy()
+        return _intervals(self._estimates, self.bootstrap_, check_level(level, self.error))
 
     def _interval_label(self) -> str:
         if self.bootstrap:
             return f"{self.level:.0%} bootstrap percentile intervals (B={self.bootstrap})"
         return f"{self.level:.0%} delta-method normal intervals (gap mix held fixed)"
 
-    def summary(self) -> str:
-        """Readable text: estimates, pain shares, churn models, diagnostics and notes."""
-        fmt = lambda v: f"{v:.4f}"  # noqa: E731
-        est = self.estimates_.to_string(index=False, float_format=fmt)
-        pain = self.pain_share_.to_string(float_format=fmt)
-        churn = self.churn_models_.to_string(index=False, float_format=fmt)
+    def summary(self) -> Report:
+        """Estimates, pain shares, churn models, diagnostics and notes; prints as text."""
         d = self.diagnostics_.set_index("segment")
+        # Diagnostics mix counts and rates: format each value by its own type, then transpose.
         diag = pd.DataFrame(
-            {c: [fmt(v) if isinstance(v, float) else f"{v}" for v in d[c]] for c in d.columns},
+            {c: [f"{v:.4f}" if isinstance(v, float) else f"{v}" for v in d[c]] for c in d.columns},
             index=d.index,
-        ).T.to_string()
-        lines = [
-            "VoC calibration (fit_voc, MODEL.md section 7)",
-            f"rows used {self.rows_used:,} (dropped 0) in {len(self.pain_share_)} segment(s); "
-            f"{len(self.groups)} gap group(s); {self._interval_label()}",
-            "",
-            "Response parameters",
-            est,
-            "",
-            "Pain shares (share of removable churn per group; rows sum to 1)",
-            pain,
-            "",
-            "Churn models (logistic regression on the gap indicators)",
-            churn,
-            "",
-            "Diagnostics",
-            diag,
-        ]
-        if self.notes:
-            lines += ["", "Notes"] + [f"- {n}" for n in self.notes]
-        return "\n".join(lines)
+        ).T
+        return Report(
+            "VoC calibration (fit_voc, docs/model.md §7)",
+            [
+                f"rows used {self.rows_used:,} (dropped 0) in {len(self.pain_share_)} segment(s); "
+                f"{len(self.groups)} gap group(s); {self._interval_label()}"
+            ],
+            [
+                FixedTable("Response parameters", self.estimates_, index=False),
+                FixedTable(
+                    "Pain shares (share of removable churn per group; rows sum to 1)",
+                    self.pain_share_,
+                ),
+                FixedTable(
+                    "Churn models (logistic regression on the gap indicators)",
+                    self.churn_models_,
+                    index=False,
+                ),
+                Table("Diagnostics", diag),
+            ],
+            list(self.notes),
+        )
 
     def __repr__(self) -> str:
         return (
@@ -229,29 +261,12 @@ class VocResult:
             f"rows_used={self.rows_used}, bootstrap={self.bootstrap})"
         )
 
-    def _repr_html_(self) -> str:
-        parts = [
-            "<h4>VoC calibration (fit_voc)</h4>",
-            f"<p>rows used {self.rows_used:,}; {html.escape(self._interval_label())}</p>",
-            self.estimates_.to_html(index=False, float_format="{:.4f}".format),
-            "<h5>Pain shares</h5>",
-            self.pain_share_.to_html(float_format="{:.4f}".format),
-            "<h5>Churn models</h5>",
-            self.churn_models_.to_html(index=False, float_format="{:.4f}".format),
-        ]
-        if self.notes:
-            parts.append(
-                "<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in self.notes) + "</ul>"
-            )
-        return "\n".join(parts)
-
     def plot(self, ax=None):
         """Pain-share bars per segment with their intervals; the legend gives each churn
         reduction with its interval. Returns the Axes."""
-        if ax is None:
-            import matplotlib.pyplot as plt
+        from cxsim.outputs.plotting import axes_or_new, legend
 
-            _, ax = plt.subplots(figsize=(7, 1 + 0.5 * len(self.groups)))
+        ax = axes_or_new(ax, (7, 1 + 0.5 * len(self.groups)))
         est = self.estimates_.set_index(["segment", "parameter"])
         segs = list(self.pain_share_.index)
         height = 0.8 / len(segs)
@@ -275,7 +290,7 @@ class VocResult:
             xlabel="pain share (share of removable churn)",
             title="VoC calibration: who owns the removable churn",
         )
-        ax.legend(fontsize="small")
+        legend(ax)
         return ax
 
     def to_yaml(
@@ -312,7 +327,7 @@ class VocResult:
             segments[str(s)] = {"responses": responses}
         work_groups: dict[str, Any] = {g: {"pain_share": {}} for g in self.groups}
         for s, row in self.pain_share_.iterrows():
-            share = _yaml_shares(row.to_numpy())
+            share = yaml_shares(row.to_numpy())
             for g, v in zip(self.groups, share, strict=True):
                 work_groups[g]["pain_share"][str(s)] = v
         intervals = {
@@ -360,7 +375,7 @@ class VocResult:
         )
         header = (
             "VoC calibration: response parameters and pain shares from respondent-level data\n"
-            "(fit_voc; counterfactual 'gaps set to 0' effects of MODEL.md section 7)."
+            "(fit_voc; counterfactual 'gaps set to 0' effects of docs/model.md §7)."
         )
         fragment = {"segments": segments, "work_groups": work_groups}
         return write_calibration(path, fragment, "voc", record, header=header)
@@ -370,7 +385,7 @@ def _sig(x: float, digits: int = 6) -> float:
     return float(f"{float(x):.{digits}g}")
 
 
-def _yaml_shares(share: np.ndarray) -> list[float]:
+def yaml_shares(share: np.ndarray) -> list[float]:
     """Point pain shares for the scenario: >= 0, rounded, summing to 1 (0 if no signal)."""
     share = np.clip(np.asarray(share, float), 0, None)
     if share.sum() <= 0:
@@ -379,3 +394,20 @@ def _yaml_shares(share: np.ndarray) -> list[float]:
     top = int(np.argmax(share))
     share[top] = round(1 - (share.sum() - share[top]), 6)
     return [float(v) for v in share]
+
+
+def _intervals(estimates: pd.DataFrame, boot: pd.DataFrame | None, level: float) -> pd.DataFrame:
+    """``lower``, ``upper`` per ``(segment, parameter)`` at ``level``.
+
+    Percentiles of the bootstrap replicates; without them normal intervals from the
+    delta-method standard errors.
+    """
+    est = estimates.set_index(_KEYS)
+    q = (1 - level) / 2
+    if boot is None:
+        z = stats.norm.ppf(1 - q)
+        return pd.DataFrame(
+            {"lower": est["estimate"] - z * est["se"], "upper": est["estimate"] + z * est["se"]}
+        )
+    rows = [np.nanpercentile(boot[key], [100 * q, 100 * (1 - q)]) for key in est.index]
+    return pd.DataFrame(rows, index=est.index, columns=["lower", "upper"], dtype=float)

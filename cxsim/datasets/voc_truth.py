@@ -6,7 +6,7 @@ which share of that removable churn (``pain_share``), the promoter gain, the det
 and the relative wallet lift. :meth:`SegmentTruth.solve` turns those numbers into the
 coefficients of the respondent-level models (logistic for churn, promoter and detractor; linear
 in the log for the spend multiplier) by solving for them on the exact distribution of gap
-patterns, with the counterfactual definitions of MODEL.md §7 — the same code the fit uses
+patterns, with the counterfactual definitions of docs/model.md §7 — the same code the fit uses
 (:func:`cxsim.calibrate.voc.counterfactual`). :func:`simulate_voc` then draws respondents.
 
 How the responses are shared across groups is a choice of this generator: every response
@@ -53,7 +53,7 @@ class GeneratorCoefficients:
 
 @dataclass(frozen=True)
 class SegmentTruth:
-    """The true VoC response parameters of one segment (MODEL.md §7 definitions).
+    """The true VoC response parameters of one segment (docs/model.md §7 definitions).
 
     Parameters
     ----------
@@ -243,7 +243,7 @@ def _solve_response(
     what: str,
 ) -> np.ndarray:
     """Coefficients with ``f(b0) = target0``, ``E f(b0 + x@b) = target_obs`` and the
-    single-group removals in proportion to ``share`` (MODEL.md §7)."""
+    single-group removals in proportion to ``share`` (docs/model.md §7)."""
     beta = np.zeros(1 + len(q))
     beta[0] = link(target0)
     active = share > 0
