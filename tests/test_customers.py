@@ -29,7 +29,7 @@ def test_batched_rule_equals_scipy_rule():
     rng = np.random.default_rng(3)
     alpha = rng.uniform(0.3, 3.0, 50)
     beta = rng.uniform(0.5, 12.0, 50)
-    theta_b, weight_b = beta_classes(alpha, beta, 20)  # > 8 distinct pairs: batched
+    theta_b, weight_b = beta_classes(alpha, beta, 20, batched=True)  # Golub–Welsch
     for i in range(0, 50, 7):
         theta_s, weight_s = beta_classes(alpha[i : i + 1], beta[i : i + 1], 20)  # scipy's rule
         assert np.allclose(theta_b[i], theta_s[0], atol=1e-10)

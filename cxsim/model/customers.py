@@ -21,7 +21,9 @@ import numpy as np
 from scipy.special import roots_jacobi
 
 
-def beta_classes(alpha, beta, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+def beta_classes(
+    alpha, beta, n_classes: int, *, batched: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Latent classes for Beta(α, β)-distributed churn probabilities.
 
     Parameters
@@ -30,6 +32,11 @@ def beta_classes(alpha, beta, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
         Beta parameters per draw (both > 0).
     n_classes : int
         Number of classes ``K``.
+    batched : bool
+        Compute the rules of all distinct (α, β) together by the Golub–Welsch eigenvalue
+        method (for uncertain α, β: one rule per draw) instead of scipy's rule pair by pair.
+        The caller decides from the scenario, never from how many pairs a chunk of draws
+        happens to hold, so a draw's classes do not depend on the chunking.
 
     Returns
     -------
@@ -47,8 +54,8 @@ def beta_classes(alpha, beta, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
     alpha, beta = np.broadcast_arrays(alpha, beta)
     pairs, inverse = np.unique(np.stack([alpha, beta], axis=1), axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
-    if len(pairs) <= 8:
-        # NOTE: scipy's rule is the reference; used whenever few distinct (α, β) occur.
+    if not batched:
+        # NOTE: scipy's rule is the reference; used when α and β are fixed numbers.
         theta_u = np.empty((len(pairs), n_classes))
         weight_u = np.empty((len(pairs), n_classes))
         for row, (a, b) in enumerate(pairs):

@@ -230,8 +230,15 @@ def _customer_months(
         for j, (first, stop) in enumerate(blocks):
             if stop - first == 1:
                 monthly[t, :, :, j] = work[:, :, first]
-            else:
+            elif n > 1:
                 np.sum(work[:, :, first:stop], axis=2, out=monthly[t, :, :, j])
+            else:
+                # NOTE: with one draw numpy sums the classes pairwise; add them left to right
+                # as it does for any longer chunk, so a draw never depends on the chunking.
+                total = monthly[t, :, :, j]
+                total[...] = work[:, :, first]
+                for c in range(first + 1, stop):
+                    total += work[:, :, c]
         referred = monthly[t, 0] * referring[t]  # (arm, S, draw)
         np.multiply((paid_arms[t] + referred)[:, owner], weight, out=state)
         state += work[1]

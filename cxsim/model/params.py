@@ -17,6 +17,7 @@ from cxsim.model.finance import monthly_discount
 from cxsim.model.operating_model import OperatingArrays, build_operating
 from cxsim.scenario import Scenario, topological_order
 from cxsim.scenario.schema import RESPONSE_KEYS, Segment
+from cxsim.uncertainty.distributions import Distribution
 
 # The segment economics every segment states (the schema's required numbers), and the
 # responses; both derived from the schema so a new key cannot be forgotten here.
@@ -75,7 +76,8 @@ def build_params(scenario: Scenario, values: dict[str, np.ndarray]) -> Params:
         if seg.sbg is not None:
             alpha = values[f"segments.{name}.sbg.alpha"]
             beta = values[f"segments.{name}.sbg.beta"]
-            th, w = beta_classes(alpha, beta, scenario.latent_classes)
+            uncertain = any(isinstance(v, Distribution) for v in (seg.sbg.alpha, seg.sbg.beta))
+            th, w = beta_classes(alpha, beta, scenario.latent_classes, batched=uncertain)
             th = monthly_from_period(th, seg.sbg.period)
         else:
             th = values[f"segments.{name}.monthly_churn"][:, None]
