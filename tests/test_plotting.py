@@ -29,6 +29,7 @@ def _legend_texts(ax) -> list[str]:
         lambda r, ax: plotting.plot_leading(r, ax=ax),
         lambda r, ax: plotting.plot_lagging(r, "churn", ax=ax),
         lambda r, ax: plotting.plot_cash_flow(r, ax=ax),
+        lambda r, ax: plotting.plot_cash_flow(r, ax=ax, discounted=True),
         lambda r, ax: plotting.plot_timeline(r, ax=ax),
         lambda r, ax: plotting.plot_npv_histogram(r, ax=ax),
     ],

@@ -1,6 +1,6 @@
 """The business case as an Excel workbook for a finance partner.
 
-One sheet per view of a :class:`~cxsim.outputs.result.SimulationResult`: the summary, every
+One sheet per view of a :class:`~cxsim.outputs.views.BaseResult`: the summary, every
 assumption, the yearly cash flow, the yearly lagging indicators and, when given, a
 sensitivity table and extra tables. Figures are written as numbers carrying Excel
 number formats, so the partner can compute with them; an undefined figure (an IRR
@@ -28,7 +28,7 @@ from cxsim.errors import CxsimError
 from cxsim.uncertainty.distributions import Distribution
 
 if TYPE_CHECKING:
-    from cxsim.outputs.result import SimulationResult
+    from cxsim.outputs.views import BaseResult
 
 MONEY = "#,##0;[Red]-#,##0"
 PERCENT = "0.0%"
@@ -84,7 +84,7 @@ MAX_SHEET_NAME = 31
 
 
 def write_workbook(
-    result: SimulationResult,
+    result: BaseResult,
     path: str | os.PathLike[str],
     sensitivity: pd.DataFrame | None = None,
     *,
@@ -201,7 +201,7 @@ def _check_tables(
 
 
 # ------------------------------------------------------------------------------ sheets
-def _write_summary(ws: Worksheet, result: SimulationResult) -> None:
+def _write_summary(ws: Worksheet, result: BaseResult) -> None:
     ws.title = SHEETS[0]
     summary = result.summary()
     facts = [
@@ -234,7 +234,7 @@ def _write_summary(ws: Worksheet, result: SimulationResult) -> None:
     _notes(ws, last + 2, summary.notes)
 
 
-def _write_assumptions(ws: Worksheet, result: SimulationResult) -> None:
+def _write_assumptions(ws: Worksheet, result: BaseResult) -> None:
     _header(ws, 1, ["Input", "Kind", "Value or mean", "P10", "P50", "P90", "Distribution"])
     inputs = result.scenario.inputs()
     for row, item in enumerate(inputs, start=2):
@@ -267,13 +267,13 @@ def _write_assumptions(ws: Worksheet, result: SimulationResult) -> None:
     _fit_columns(ws, top + 1 + len(correlations))
 
 
-def _write_cash_flow(ws: Worksheet, result: SimulationResult) -> None:
+def _write_cash_flow(ws: Worksheet, result: BaseResult) -> None:
     labels, starts, _ = _years(result.horizon)
     _header(ws, 1, ["Line", "Statistic", *labels])
-    cash = np.add.reduceat(result.incremental_cash_flow, starts, axis=1)  # (draw, year)
+    cash = result.yearly("incremental_cash_flow")  # (draw, year)
     series = {
-        "Programme cost": np.add.reduceat(result.programme_cost, starts, axis=1),
-        "Incremental profit": np.add.reduceat(result.incremental_profit, starts, axis=1),
+        "Programme cost": result.yearly("programme_cost"),
+        "Incremental profit": result.yearly("incremental_profit"),
         "Incremental cash flow": cash,
         "Cumulative cash flow": np.cumsum(cash, axis=1),
     }
@@ -301,14 +301,14 @@ def _write_cash_flow(ws: Worksheet, result: SimulationResult) -> None:
     )
 
 
-def _write_lagging(ws: Worksheet, result: SimulationResult) -> None:
+def _write_lagging(ws: Worksheet, result: BaseResult) -> None:
     labels, _, ends = _years(result.horizon)
     last_months = [end - 1 for end in ends]
     _header(ws, 1, ["Segment", "Metric", "Series", *labels])
     row = 2
     for segment in [*result.segments, "all"]:
         for metric, fmt in LAGGING_FORMATS.items():
-            means = result.metric(metric, segment)[:, :, last_months].mean(axis=1)  # (arm, year)
+            means = result.means_at(metric, segment, last_months)  # (arm, year)
             rows = {
                 "programme": (means[0], fmt),
                 "baseline": (means[1], fmt),

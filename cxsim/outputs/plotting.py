@@ -12,7 +12,7 @@ import numpy as np
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from cxsim.outputs.result import SimulationResult
+    from cxsim.outputs.views import BaseResult
 
 PROGRAMME_COLOUR = "#1f77b4"
 BASELINE_COLOUR = "#7f7f7f"
@@ -72,31 +72,31 @@ def _band(band: tuple[float, float]) -> str:
     return f"p{band[0] * 100:g}–p{band[1] * 100:g}"
 
 
-def plot_leading(result: SimulationResult, ax: Axes | None = None) -> Axes:
+def plot_leading(result: BaseResult, ax: Axes | None = None) -> Axes:
     """Leading indicators ``L_g(t)`` per work group (median over draws)."""
     return _median_paths(
-        result.leading_values,
-        result.work_groups,
+        result,
+        [("leading", g) for g in result.work_groups],
         ax,
         ylabel="Share of the group's gaps closed",
         title="Leading indicators: CX progress per work group",
     )
 
 
-def _median_paths(values, names, ax, *, ylabel: str, title: str) -> Axes:
-    """One line per item of ``values`` (draw, item, month): its median over draws, in 0..1."""
+def _median_paths(result: BaseResult, keys: list[tuple], ax, *, ylabel: str, title: str) -> Axes:
+    """One line per monthly quantity: its median over draws, on a 0..1 scale."""
     ax = axes_or_new(ax)
-    months = np.arange(values.shape[-1])
-    for index, name in enumerate(names):
-        ax.plot(months, np.median(values[:, index], axis=0), label=name.replace("_", " "))
+    months = np.arange(result.horizon)
+    for key in keys:
+        ax.plot(months, result.band(key).p50, label=key[-1].replace("_", " "))
     ax.set(xlabel="Month", ylabel=ylabel, ylim=(0, 1.02), title=title)
-    if names:
+    if keys:
         legend(ax)
     return ax
 
 
 def plot_lagging(
-    result: SimulationResult,
+    result: BaseResult,
     metric: str = "customers",
     segment: str = "all",
     ax: Axes | None = None,
@@ -104,7 +104,10 @@ def plot_lagging(
 ) -> Axes:
     """A lagging metric over time, programme against baseline; a fan (p5–p95) with many draws."""
     ax = axes_or_new(ax)
-    values = result.metric(metric, segment)  # (arm, draw, month)
+    key = ("metric", metric, segment)
+    median = result.band(key).p50  # (arm, month)
+    if result.draws > 1:
+        lo, hi = result.quantile(key, band[0]), result.quantile(key, band[1])
     months = np.arange(result.horizon)
     for arm, colour, label in (
         (1, BASELINE_COLOUR, "baseline"),
@@ -112,20 +115,14 @@ def plot_lagging(
     ):
         ax.plot(
             months,
-            np.median(values[arm], axis=0),
+            median[arm],
             color=colour,
             label=f"{label} (median)" if result.draws > 1 else label,
             linestyle="--" if arm else "-",
         )
         if result.draws > 1:
-            lo, hi = np.quantile(values[arm], band, axis=0)
             ax.fill_between(
-                months,
-                lo,
-                hi,
-                color=colour,
-                alpha=0.2,
-                label=f"{label} {_band(band)}",
+                months, lo[arm], hi[arm], color=colour, alpha=0.2, label=f"{label} {_band(band)}"
             )
     title = METRIC_LABELS.get(metric, metric)
     if metric in ("revenue", "profit", "clv"):
@@ -139,26 +136,23 @@ plot_fan = plot_lagging
 
 
 def plot_cash_flow(
-    result: SimulationResult,
+    result: BaseResult,
     ax: Axes | None = None,
     discounted: bool = False,
     band: tuple[float, float] = (0.05, 0.95),
 ) -> Axes:
     """Cumulative incremental cash flow with the payback month (band across draws)."""
     ax = axes_or_new(ax)
-    cash = result.incremental_cash_flow
-    if discounted:
-        cash = discounted(cash, result.v)
-    cumulative = np.cumsum(cash, axis=1)
+    key = ("cash", "discounted_cumulative" if discounted else "cumulative")
     months = np.arange(1, result.horizon + 1)
     ax.plot(
         months,
-        np.median(cumulative, axis=0),
+        result.band(key).p50,
         color=PROGRAMME_COLOUR,
         label="cumulative cash (median)" if result.draws > 1 else "cumulative cash",
     )
     if result.draws > 1:
-        lo, hi = np.quantile(cumulative, band, axis=0)
+        lo, hi = result.quantile(key, band[0]), result.quantile(key, band[1])
         ax.fill_between(months, lo, hi, color=PROGRAMME_COLOUR, alpha=0.2, label=_band(band))
     ax.axhline(0, color="black", linewidth=0.8)
     column = "discounted_payback_months" if discounted else "payback_months"
@@ -184,29 +178,25 @@ def plot_cash_flow(
     return ax
 
 
-def plot_timeline(result: SimulationResult, segment: str = "all", ax: Axes | None = None) -> Axes:
-    """Leading vs lagging: gap closure, perceived closure and the churn change over time."""
+def plot_timeline(result: BaseResult, segment: str = "all", ax: Axes | None = None) -> Axes:
+    """Leading vs lagging: gap closure, perceived closure and the churn change over time.
+
+    Closure and perception are medians over draws; the churn change compares the mean monthly
+    churn of the two arms.
+    """
     ax = axes_or_new(ax)
     months = np.arange(result.horizon)
-    if segment == "all":
-        weights = result.metrics["customers"][1, :, :, 0]  # (draw, S) at month 0
-        weights = weights / weights.sum(axis=1, keepdims=True)
-        closure = (result.closure * weights[:, :, None]).sum(axis=1)
-        perceived = (result.perceived * weights[:, :, None]).sum(axis=1)
-    else:
-        j = result.segments.index(segment)
-        closure, perceived = result.closure[:, j], result.perceived[:, j]
-    ax.plot(months, np.median(closure, axis=0), label="gap closure G (leading)")
-    ax.plot(months, np.median(perceived, axis=0), label="perceived closure X")
-    churn = result.metric("churn", segment)
-    cut = 1 - np.median(churn[0] / np.where(churn[1] > 0, churn[1], 1), axis=0)
+    ax.plot(months, result.band(("closure", segment)).p50, label="gap closure G (leading)")
+    ax.plot(months, result.band(("perceived", segment)).p50, label="perceived closure X")
+    churn = result.band(("metric", "churn", segment)).mean  # (arm, month)
+    cut = 1 - np.divide(churn[0], churn[1], out=np.ones_like(churn[0]), where=churn[1] > 0)
     ax.plot(months, cut, label="churn reduction vs baseline (lagging)", linestyle="--")
     ax.set(xlabel="Month", ylabel="Share", title=f"Leading to lagging — {segment}")
     legend(ax)
     return ax
 
 
-def plot_npv_histogram(result: SimulationResult, ax: Axes | None = None, bins: int = 50) -> Axes:
+def plot_npv_histogram(result: BaseResult, ax: Axes | None = None, bins: int = 50) -> Axes:
     """Distribution of NPV across draws, marking zero and P(NPV > 0)."""
     ax = axes_or_new(ax)
     npv = result.outcomes["npv"].to_numpy()
@@ -285,11 +275,11 @@ def plot_assessment(scores, ax: Axes | None = None, title: str = "CX maturity as
     return ax
 
 
-def plot_maturity(result: SimulationResult, ax: Axes | None = None) -> Axes:
+def plot_maturity(result: BaseResult, ax: Axes | None = None) -> Axes:
     """Capability maturity over time (median over draws)."""
     return _median_paths(
-        result.maturity,
-        result.capabilities,
+        result,
+        [("maturity", c) for c in result.capabilities],
         ax,
         ylabel="Maturity (0..1)",
         title="Operating-model capabilities",

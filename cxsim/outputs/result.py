@@ -1,9 +1,10 @@
-"""SimulationResult: the numbers of a run as arrays, and the tables people read.
+"""SimulationResult: a run that kept every draw's monthly arrays (``keep="all"``).
 
-A result keeps every metric as an array ``(arm, draw, segment, month)`` and builds
-tidy DataFrames only when asked: 10,000 draws × months × segments × metrics is far
-too many rows to build eagerly. ``summary()`` and ``quantiles()`` are the compact
-views; ``frame`` is the full tidy table.
+A result keeps every metric as an array ``(arm, draw, segment, month)`` and builds tidy
+DataFrames only when asked: 10,000 draws × months × segments × metrics is far too many rows
+to build eagerly. What every result offers (the business case, its Monte Carlo error, bands,
+the horizon table, the workbook) comes from :class:`~cxsim.outputs.views.BaseResult`; this
+class adds the per-draw monthly arrays and the tidy frames built from them.
 """
 
 from __future__ import annotations
@@ -20,10 +21,9 @@ from cxsim.errors import CxsimError
 from cxsim.model import responses
 from cxsim.model.engine import SEGMENT_METRICS
 from cxsim.model.finance import discounted, irr, npv, payback_month
-from cxsim.model.operating_model import modelled_capabilities, promise_gap
+from cxsim.model.operating_model import promise_gap
 from cxsim.model.responses import LEVERS
-from cxsim.outputs.summary import Summary
-from cxsim.outputs.tables import ALL
+from cxsim.outputs.views import ALL, QUANTILES, Band, BaseResult
 
 if TYPE_CHECKING:
     from cxsim.scenario import Scenario
@@ -41,9 +41,9 @@ SUMMED = {
 
 
 # eq=False: results hold large arrays; two results are the same only if they are one object.
-@dataclass(eq=False)
-class SimulationResult:
-    """Outcome of :func:`cxsim.simulate` for one scenario, seed and number of draws.
+@dataclass(eq=False, repr=False)
+class SimulationResult(BaseResult):
+    """Outcome of :func:`cxsim.simulate` that kept every draw's monthly arrays.
 
     Attributes
     ----------
@@ -73,58 +73,55 @@ class SimulationResult:
     levers: tuple[str, ...] = LEVERS
     market_size: np.ndarray | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    keep = "all"
 
     # ------------------------------------------------------------------ shape
     @property
     def draws(self) -> int:
         return self.v.shape[0]
 
-    @property
-    def segments(self) -> list[str]:
-        return list(self.scenario.segments)
-
-    @property
-    def work_groups(self) -> list[str]:
-        return list(self.scenario.work_groups)
-
-    @property
-    def capabilities(self) -> list[str]:
-        """Capabilities the run modelled (the maturity array's second axis)."""
-        return modelled_capabilities(self.scenario)
-
-    @property
-    def horizon(self) -> int:
-        return self.scenario.horizon_months
-
     # ------------------------------------------------------------ aggregates
-    def metric(self, name: str, segment: str = ALL) -> np.ndarray:
+    def metric(self, name: str, segment: str = ALL, months: Any = None) -> np.ndarray:
         """One metric as (arm, draw, month) for a segment or ``"all"``.
 
         Besides the engine's metrics: ``nps`` (100·(promoters − detractors)),
         ``margin_per_customer`` and ``market_share`` (when market sizes are given).
+        ``months`` (a slice or list of month indices) computes only those months.
         """
         if name == "nps":
-            return 100.0 * (self.metric("promoters", segment) - self.metric("detractors", segment))
+            return 100.0 * (
+                self.metric("promoters", segment, months)
+                - self.metric("detractors", segment, months)
+            )
         if name == "market_share":
-            return self._market_share(segment)
+            return self._market_share(segment, months)
         if name == "margin_per_customer":
             # revenue·margin − cost to serve = profit + acquisition cost
-            earned = self.metric("profit", segment) + self.metric("acquisition_cost", segment)
-            return self._ratio(earned, self.metric("customers", segment))
-        values = self.segment_values(name)
+            earned = self.metric("profit", segment, months) + self.metric(
+                "acquisition_cost", segment, months
+            )
+            return self._ratio(earned, self.metric("customers", segment, months))
+        values = self.segment_values(name, months)
         if segment != ALL:
             return values[:, :, self._segment_index(segment)]
         if name in SUMMED:
             return values.sum(axis=2)
-        customers = self.metrics["customers"]
+        customers = self._stored("customers", months)
         return self._ratio((values * customers).sum(axis=2), customers.sum(axis=2))
 
-    def segment_values(self, name: str) -> np.ndarray:
+    def _stored(self, name: str, months: Any) -> np.ndarray:
+        values = self.metrics[name]
+        return values if months is None else values[..., months]
+
+    def segment_values(self, name: str, months: Any = None) -> np.ndarray:
         """A per-segment metric as (arm, draw, segment, month), derived on first use if needed."""
         if name in self.metrics:
-            return self.metrics[name]
+            return self._stored(name, months)
         if name not in SEGMENT_METRICS:
             raise CxsimError(f"unknown metric {name!r}; known: {', '.join(self.metric_names)}")
+        if months is not None:
+            return self._derive(name, months)
         cache = self.extras.setdefault("derived", {})
         if name not in cache:
             cache[name] = self._derive(name)
@@ -141,31 +138,22 @@ class SimulationResult:
             )
         return self.extras["responses"]
 
-    def _derive(self, name: str) -> np.ndarray:
+    def _derive(self, name: str, months: Any = None) -> np.ndarray:
         """A derived per-segment metric, from the model's responses and the stored metrics."""
+        if months is None:
+            arms, factor = self._responses(), self.acquisition_factor
+        else:
+            x = self.perceived[..., months]
+            arms = responses.arms(self.seg, self.resp, x, self.levers)
+            factor = None if self.acquisition_factor is None else self.acquisition_factor[:, months]
         return responses.segment_metric(
             name,
-            self._responses(),
-            self.metrics["customers"],
-            self.metrics["referrals"],
+            arms,
+            self._stored("customers", months),
+            self._stored("referrals", months),
             self.seg,
-            self.acquisition_factor,
+            factor,
         )
-
-    @property
-    def metric_names(self) -> list[str]:
-        names = [*SEGMENT_METRICS, "nps"]
-        if self.market_size is not None:
-            names.append("market_share")
-        return names
-
-    def labels_for(self, metric: str) -> list[str]:
-        """Segments (and ``all``) a metric is reported for: market share needs a market size."""
-        labels = [*self.segments, ALL]
-        if metric == "market_share" and self.market_size is not None:
-            known = ~np.isnan(self.market_size[0])
-            labels = [s for s, k in zip(self.segments, known, strict=True) if k] + [ALL]
-        return labels
 
     def _segment_index(self, segment: str) -> int:
         try:
@@ -179,10 +167,10 @@ class SimulationResult:
     def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
         return np.divide(num, den, out=np.zeros_like(num, dtype=float), where=den > 0)
 
-    def _market_share(self, segment: str) -> np.ndarray:
+    def _market_share(self, segment: str, months: Any = None) -> np.ndarray:
         if self.market_size is None:
             raise CxsimError("market_share needs segments.<name>.market_size in the scenario")
-        customers = self.metrics["customers"]
+        customers = self._stored("customers", months)
         if segment != ALL:
             j = self._segment_index(segment)
             size = self.market_size[:, j]
@@ -192,6 +180,63 @@ class SimulationResult:
         known = ~np.isnan(self.market_size[0])
         total = np.nansum(self.market_size[:, known], axis=1)
         return customers[:, :, known].sum(axis=2) / total[None, :, None]
+
+    # ------------------------------------------------------------- the views' primitives
+    def means_at(self, name: str, segment: str, months: list[int]) -> np.ndarray:
+        """Draw means of a lagging indicator at some months, (arm, month).
+
+        Each month is averaged on its own (numpy's pairwise sum over the draws), so a month's
+        mean is the same number whichever other months are asked for with it.
+        """
+        values = self.metric(name, segment, list(months))  # (arm, draw, month)
+        return np.stack([values[:, :, k].mean(axis=1) for k in range(len(months))], axis=1)
+
+    def yearly(self, name: str) -> np.ndarray:
+        """Per-draw yearly sums (draw, year) of programme_cost, incremental_profit or
+        incremental_cash_flow; months 0–11 are year 1."""
+        if name not in ("programme_cost", "incremental_profit", "incremental_cash_flow"):
+            raise CxsimError(f"no yearly line {name!r}")
+        starts = list(range(0, self.horizon, 12))
+        return np.add.reduceat(getattr(self, name), starts, axis=1)
+
+    def values_of(self, key: tuple) -> tuple[np.ndarray, int]:
+        """A monthly quantity per draw and the index of its draw axis (see band keys)."""
+        kind = key[0]
+        if kind == "metric":
+            return self.metric(key[1], key[2]), 1
+        if kind == "leading":
+            return self.leading_values[:, self.work_groups.index(key[1])], 0
+        if kind in ("closure", "perceived"):
+            values = getattr(self, kind)
+            if key[1] != ALL:
+                return values[:, self._segment_index(key[1])], 0
+            weights = self.metrics["customers"][1, :, :, 0]  # (draw, S): today's customers
+            weights = weights / weights.sum(axis=1, keepdims=True)
+            return (values * weights[:, :, None]).sum(axis=1), 0
+        if kind == "maturity":
+            return self.maturity[:, self.capabilities.index(key[1])], 0
+        if kind == "mechanism":
+            return self.mechanisms[key[1]], 0
+        if kind == "promise_gap":
+            return self.promise_gap(key[1]), 0
+        if kind == "acquisition_factor":
+            return self.acquisition_factor, 0
+        if key == ("cash", "cumulative"):
+            return np.cumsum(self.incremental_cash_flow, axis=1), 0
+        if key == ("cash", "discounted_cumulative"):
+            return np.cumsum(discounted(self.incremental_cash_flow, self.v), axis=1), 0
+        raise CxsimError(f"unknown monthly quantity {key!r}")
+
+    def band(self, key: tuple) -> Band:
+        """Mean, standard deviation and p5/p50/p95 over draws of a monthly quantity."""
+        values, axis = self.values_of(key)
+        quantiles = np.quantile(values, list(QUANTILES.values()), axis=axis)
+        sd = values.std(axis=axis, ddof=1) if self.draws > 1 else np.zeros_like(quantiles[0])
+        return Band(values.mean(axis=axis), sd, *quantiles)
+
+    def quantile(self, key: tuple, q: float) -> np.ndarray:
+        values, axis = self.values_of(key)
+        return np.quantile(values, q, axis=axis)
 
     # ------------------------------------------------------------- cash flow
     @cached_property
@@ -307,58 +352,3 @@ class SimulationResult:
     def frame_of(self, metric: str, segments: list[str] | None = None) -> pd.DataFrame:
         """The tidy frame of one metric (all draws), for segments (default: each and ``all``)."""
         return tables.frame_of(self, metric, segments)
-
-    def quantiles(self, metrics: list[str] | None = None) -> pd.DataFrame:
-        """Compact bands: month, segment, arm, metric, mean, p5, p50, p95 over draws."""
-        return tables.quantiles(self, metrics)
-
-    def horizon_table(self, month: int | None = None) -> pd.DataFrame:
-        """Lagging indicators at a month (default: the last): programme, baseline, change.
-
-        Values are draw means. Rows: (segment, metric).
-        """
-        return tables.horizon_table(self, month)
-
-    def segment_economics(self) -> pd.DataFrame:
-        """Per segment at month 0 (baseline): margin per customer and forward CLV.
-
-        A negative margin or CLV flags a segment that costs more to serve than it earns.
-        """
-        return tables.segment_economics(self)
-
-    def summary(self) -> Summary:
-        """NPV, ROI, IRR, payback, PV of benefits and costs, and the horizon changes.
-
-        With one draw the table holds the values; with many, mean, p5, p50 and p95 plus
-        P(NPV > 0) and the probability of payback within the horizon.
-        """
-        return Summary.from_outcomes(self.outcomes, self.horizon, self.scenario.name)
-
-    def to_excel(
-        self,
-        path,
-        sensitivity: pd.DataFrame | None = None,
-        extra_sheets: dict[str, pd.DataFrame] | None = None,
-    ):
-        """Write the finance workbook (summary, assumptions, yearly cash flow and indicators).
-
-        See :func:`cxsim.outputs.excel.write_workbook`; ``extra_sheets`` maps sheet names to more
-        DataFrames, one sheet each (e.g. waterfalls).
-        """
-        from cxsim.outputs.excel import write_workbook
-
-        return write_workbook(self, path, sensitivity, extra_sheets=extra_sheets)
-
-    def __repr__(self) -> str:
-        return (
-            f"SimulationResult({self.scenario.name!r}, draws={self.draws}, seed={self.seed}, "
-            f"months={self.horizon}, segments={self.segments})"
-        )
-
-    def _repr_html_(self) -> str:
-        head = f"<p><b>{self.scenario.name}</b> — {self.draws} draw(s), seed {self.seed}</p>"
-        return (
-            head
-            + self.summary()._repr_html_()
-            + self.horizon_table().to_html(float_format=lambda x: f"{x:,.4g}")
-        )
