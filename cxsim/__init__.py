@@ -10,7 +10,8 @@ The public API::
     result = cxsim.simulate(scenario, draws=1000, seed=7)
     result.summary()
 
-What-if and decisions: ``cxsim.compare``, ``cxsim.tornado``, ``cxsim.breakeven``,
+What-if and decisions: ``cxsim.compare``, ``cxsim.tornado``, ``cxsim.sobol`` /
+``cxsim.variance_shares`` (what drives the NPV's variance), ``cxsim.breakeven``,
 ``cxsim.waterfall_by_lever`` / ``waterfall_by_group``, ``cxsim.optimize``. Calibration
 against data: ``cxsim.calibrate``; plots: ``cxsim.plotting``; shipped data:
 ``cxsim.datasets``.
@@ -32,6 +33,7 @@ if TYPE_CHECKING:  # what the lazy names resolve to, for type checkers and IDEs
     from cxsim.analysis.comparison import Comparison, compare
     from cxsim.analysis.planning import OptimizationResult, optimize
     from cxsim.analysis.sensitivity import BreakEven, breakeven, tornado
+    from cxsim.analysis.global_sensitivity import sobol, variance_shares
     from cxsim.montecarlo import simulate
     from cxsim.outputs.result import SimulationResult
     from cxsim.outputs.summary import Summary
@@ -50,7 +52,9 @@ _NAMES = {
     "load_scenario": "cxsim.scenario",
     "optimize": "cxsim.analysis.planning",
     "simulate": "cxsim.montecarlo",
+    "sobol": "cxsim.analysis.global_sensitivity",
     "tornado": "cxsim.analysis.sensitivity",
+    "variance_shares": "cxsim.analysis.global_sensitivity",
     "waterfall_by_group": "cxsim.analysis.attribution",
     "waterfall_by_lever": "cxsim.analysis.attribution",
 }
@@ -86,7 +90,9 @@ __all__ = [
     "load_scenario",
     "optimize",
     "simulate",
+    "sobol",
     "tornado",
+    "variance_shares",
     "waterfall_by_group",
     "waterfall_by_lever",
 ]

@@ -2,6 +2,7 @@
 
 from cxsim.analysis.attribution import waterfall_by_group, waterfall_by_lever
 from cxsim.analysis.comparison import Comparison, compare
+from cxsim.analysis.global_sensitivity import sobol, variance_shares
 from cxsim.analysis.planning import OptimizationResult, optimize
 from cxsim.analysis.sensitivity import BreakEven, breakeven, tornado
 
@@ -12,7 +13,9 @@ __all__ = [
     "breakeven",
     "compare",
     "optimize",
+    "sobol",
     "tornado",
+    "variance_shares",
     "waterfall_by_group",
     "waterfall_by_lever",
 ]
