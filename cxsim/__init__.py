@@ -31,9 +31,9 @@ from cxsim.errors import CalibrationError, CxsimError, ScenarioError
 if TYPE_CHECKING:  # what the lazy names resolve to, for type checkers and IDEs
     from cxsim.analysis.attribution import waterfall_by_group, waterfall_by_lever
     from cxsim.analysis.comparison import Comparison, compare
+    from cxsim.analysis.global_sensitivity import sobol, variance_shares
     from cxsim.analysis.planning import OptimizationResult, optimize
     from cxsim.analysis.sensitivity import BreakEven, breakeven, tornado
-    from cxsim.analysis.global_sensitivity import sobol, variance_shares
     from cxsim.montecarlo import simulate
     from cxsim.outputs.result import SimulationResult
     from cxsim.outputs.summary import Summary

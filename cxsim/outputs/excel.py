@@ -70,6 +70,10 @@ SUMMARY_HEADERS = {
     "p5": "P5",
     "p50": "P50",
     "p95": "P95",
+    "mean_se": "Mean ± (Monte Carlo error)",
+    "p5_se": "P5 ± (Monte Carlo error)",
+    "p50_se": "P50 ± (Monte Carlo error)",
+    "p95_se": "P95 ± (Monte Carlo error)",
     "defined_share": "Defined in (share of draws)",
     "unit": "Unit",
 }

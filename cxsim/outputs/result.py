@@ -214,13 +214,13 @@ class SimulationResult(BaseResult):
             weights = weights / weights.sum(axis=1, keepdims=True)
             return (values * weights[:, :, None]).sum(axis=1), 0
         if kind == "maturity":
-            return self.maturity[:, self.capabilities.index(key[1])], 0
+            return _kept(self.maturity)[:, self.capabilities.index(key[1])], 0
         if kind == "mechanism":
             return self.mechanisms[key[1]], 0
         if kind == "promise_gap":
             return self.promise_gap(key[1]), 0
         if kind == "acquisition_factor":
-            return self.acquisition_factor, 0
+            return _kept(self.acquisition_factor), 0
         if key == ("cash", "cumulative"):
             return np.cumsum(self.incremental_cash_flow, axis=1), 0
         if key == ("cash", "discounted_cumulative"):
@@ -352,3 +352,10 @@ class SimulationResult(BaseResult):
     def frame_of(self, metric: str, segments: list[str] | None = None) -> pd.DataFrame:
         """The tidy frame of one metric (all draws), for segments (default: each and ``all``)."""
         return tables.frame_of(self, metric, segments)
+
+
+def _kept(values: np.ndarray | None) -> np.ndarray:
+    """A series every run writes (typed optional for results built by hand)."""
+    if values is None:
+        raise CxsimError("this result was built without that series")
+    return values

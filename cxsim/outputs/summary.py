@@ -12,7 +12,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["SUMMARY_ROWS", "Summary", "format_value"]
+from cxsim.outputs.mc_error import mean_se, proportion_se, quantile_se
+
+__all__ = ["SUMMARY_ROWS", "Summary", "format_error", "format_value"]
 
 SUMMARY_ROWS = {
     "npv": ("NPV", "money"),
@@ -29,9 +31,21 @@ SUMMARY_ROWS = {
 }
 
 
+#: The statistics a many-draw summary shows; each has a Monte Carlo error column ``<stat>_se``.
+STATISTICS = ("mean", "p5", "p50", "p95")
+# A figure within this many standard errors of zero could change sign with more draws.
+_FLIP_SE = 2.0
+
+
 @dataclass
 class Summary:
-    """The business case in one table (``frame``) with notes on undefined values."""
+    """The business case in one table (``frame``) with notes on undefined values.
+
+    With many draws each statistic has its Monte Carlo standard error beside it (columns
+    ``mean_se``, ``p5_se``, ...: ``sd/√n`` for the mean, the binomial order-statistic method
+    for quantiles, ``√(p(1−p)/n)`` for probabilities), and a note says when an NPV figure's
+    sign could flip within twice its error.
+    """
 
     frame: pd.DataFrame
     notes: list[str]
@@ -46,15 +60,7 @@ class Summary:
             defined = values[~np.isnan(values)]
             row: dict[str, Any] = {"unit": unit}
             if many:
-                if defined.size:
-                    row.update(
-                        mean=defined.mean(),
-                        p5=np.quantile(defined, 0.05),
-                        p50=np.quantile(defined, 0.5),
-                        p95=np.quantile(defined, 0.95),
-                    )
-                else:
-                    row.update(mean=None, p5=None, p50=None, p95=None)
+                row.update(_statistics(defined))
             else:
                 row["value"] = float(values[0]) if defined.size else None
             row["defined_share"] = defined.size / len(values)
@@ -65,17 +71,23 @@ class Summary:
         if many:
             npv = outcomes["npv"].to_numpy()
             pay = outcomes["payback_months"].to_numpy()
+            shares = {
+                "P(NPV > 0)": float((npv > 0).mean()),
+                f"P(payback within {horizon} months)": float((~np.isnan(pay)).mean()),
+            }
             extra = pd.DataFrame.from_dict(
                 {
-                    "P(NPV > 0)": {"unit": "probability", "mean": float((npv > 0).mean())},
-                    f"P(payback within {horizon} months)": {
+                    label: {
                         "unit": "probability",
-                        "mean": float((~np.isnan(pay)).mean()),
-                    },
+                        "mean": share,
+                        "mean_se": proportion_se(share, len(outcomes)),
+                    }
+                    for label, share in shares.items()
                 },
                 orient="index",
             )
             frame = pd.concat([frame, extra])
+            notes += _sign_notes(frame.iloc[0])  # the NPV row
         return cls(frame, notes, title)
 
     def value(self, label: str, column: str | None = None) -> Any:
@@ -87,26 +99,82 @@ class Summary:
         return self.to_text()
 
     def to_text(self) -> str:
-        cols = [c for c in ("value", "mean", "p5", "p50", "p95") if c in self.frame.columns]
+        cols = [c for c in ("value", *STATISTICS) if c in self.frame.columns]
+        cells = {label: [self._cell(row, c) for c in cols] for label, row in self.frame.iterrows()}
+        widths = [max(16, *(len(cell[i]) + 2 for cell in cells.values())) for i in range(len(cols))]
         width = max(len(str(i)) for i in self.frame.index) + 2
-        lines = [self.title, "".ljust(width) + "".join(c.rjust(16) for c in cols)]
-        for label, row in self.frame.iterrows():
-            cells = "".join(format_value(row.get(c), row["unit"]).rjust(16) for c in cols)
-            lines.append(str(label).ljust(width) + cells)
+        lines = [
+            self.title,
+            "".ljust(width) + "".join(c.rjust(w) for c, w in zip(cols, widths, strict=True)),
+        ]
+        for label, row_cells in cells.items():
+            lines.append(
+                str(label).ljust(width)
+                + "".join(cell.rjust(w) for cell, w in zip(row_cells, widths, strict=True))
+            )
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
+
+    @staticmethod
+    def _cell(row: pd.Series, column: str) -> str:
+        """``value ± error`` (the error to two significant figures) or the value alone."""
+        text = format_value(row.get(column), row["unit"])
+        error = row.get(f"{column}_se")
+        if text and error is not None and np.isfinite(error) and error > 0:
+            text += " ± " + format_error(error, row["unit"])
+        return text
 
     __str__ = to_text
 
     def _repr_html_(self) -> str:
-        shown = self.frame.drop(columns=["defined_share"], errors="ignore").copy()
-        for col in shown.columns:
-            if col != "unit":
-                shown[col] = [
-                    format_value(v, u) for v, u in zip(shown[col], shown["unit"], strict=True)
-                ]
+        cols = [c for c in ("value", *STATISTICS) if c in self.frame.columns]
+        shown = pd.DataFrame(
+            {c: [self._cell(row, c) for _, row in self.frame.iterrows()] for c in cols},
+            index=self.frame.index,
+        )
+        shown["unit"] = self.frame["unit"]
         notes = "".join(f"<li>{n}</li>" for n in self.notes)
         return shown.drop(columns="unit").to_html() + (f"<ul>{notes}</ul>" if notes else "")
+
+
+def _statistics(values: np.ndarray) -> dict[str, Any]:
+    """Mean, p5, p50 and p95 of the defined draws, each with its Monte Carlo error."""
+    if not values.size:
+        return {name: None for name in (*STATISTICS, *(f"{s}_se" for s in STATISTICS))}
+    out: dict[str, Any] = {
+        "mean": values.mean(),
+        "p5": np.quantile(values, 0.05),
+        "p50": np.quantile(values, 0.5),
+        "p95": np.quantile(values, 0.95),
+    }
+    out["mean_se"] = mean_se(values)
+    for name, q in (("p5", 0.05), ("p50", 0.5), ("p95", 0.95)):
+        out[f"{name}_se"] = quantile_se(values, q)
+    return out
+
+
+def _sign_notes(row: pd.Series) -> list[str]:
+    """Notes for NPV figures whose sign could flip within twice their Monte Carlo error."""
+    unsure = [
+        f"{name} ({format_value(row[name], 'money')} ± {format_error(row[f'{name}_se'], 'money')})"
+        for name in STATISTICS
+        if row.get(name) is not None
+        and np.isfinite(row.get(f"{name}_se", np.nan))
+        and abs(row[name]) < _FLIP_SE * row[f"{name}_se"]
+    ]
+    if not unsure:
+        return []
+    return [
+        "the sign of NPV " + ", ".join(unsure) + " could flip within its Monte Carlo error: run "
+        "more draws (cxsim run --target-error 0.01, or simulate(..., target_error=0.01))"
+    ]
+
+
+def _two_figures(value: float) -> float:
+    """A standard error rounded to two significant figures (120,345 → 120,000)."""
+    if not value or not np.isfinite(value):
+        return value
+    return float(f"{value:.2g}")
 
 
 def _undefined_note(key: str, share: float, many: bool, horizon: int) -> str:
@@ -140,3 +208,21 @@ def format_value(value: Any, unit: str) -> str:
     if unit == "pp":
         return f"{value * 100:+.2f} pt"
     return f"{value:,.0f}"
+
+
+def format_error(error: float, unit: str) -> str:
+    """A Monte Carlo error to two significant figures, in its figure's unit, without a sign.
+
+    Examples
+    --------
+    >>> format_error(123_456, "money"), format_error(0.0042, "ratio"), format_error(0.04, "points")
+    ('120,000', '0.42%', '0.040')
+    """
+    scale, suffix = {"ratio": (100, "%"), "probability": (100, "%"), "pp": (100, " pt")}.get(
+        unit, (1, "")
+    )
+    shown = float(error) * scale
+    if not np.isfinite(shown) or shown <= 0:
+        return f"{shown:g}{suffix}"
+    digits = 1 - int(np.floor(np.log10(shown)))  # two significant figures
+    return f"{round(shown, digits):,.{max(0, digits)}f}{suffix}"

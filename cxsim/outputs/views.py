@@ -91,6 +91,11 @@ class BaseResult:
     def outcomes(self) -> pd.DataFrame:
         raise NotImplementedError
 
+    @property
+    def npv(self) -> np.ndarray:
+        """NPV per draw, (draw,)."""
+        return self.outcomes["npv"].to_numpy()
+
     def band(self, key: tuple) -> Band:
         raise NotImplementedError
 
@@ -212,7 +217,7 @@ class BaseResult:
         """Compact bands: month, segment, arm, metric, mean, p5, p50, p95 over draws."""
         parts = []
         arms, months = np.meshgrid(np.arange(2), np.arange(self.horizon), indexing="ij")
-        arm_labels = pd.Categorical.from_codes(arms.ravel(), categories=list(ARMS))
+        arm_labels = pd.Categorical.from_codes(arms.ravel(), categories=pd.Index(list(ARMS)))
         for name in metrics or self.metric_names:
             if name not in self.metric_names:
                 raise CxsimError(f"unknown metric {name!r}; known: {', '.join(self.metric_names)}")
