@@ -16,10 +16,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from cxsim.model import operating_model as om
-from cxsim.model.leading import capability_cost, leading_indicators, programme_cost
+from cxsim.model.leading import (
+    capability_cost,
+    leading_indicators,
+    programme_cost,
+    total_cost,
+)
 from cxsim.model.params import Params
-from cxsim.model.propagation import gap_closure, perceived
-from cxsim.model.responses import DERIVED_METRICS, LEVERS, Responses
+from cxsim.model.propagation import Perception, gap_closure
+from cxsim.model.responses import DERIVED_METRICS, LEVERS, Responses, lever_switches
 
 ARMS = ("programme", "baseline")
 
@@ -59,7 +64,7 @@ def run(
     *,
     groups_on: np.ndarray | None = None,
     capabilities_on: np.ndarray | None = None,
-    levers: Collection[str] = LEVERS,
+    levers: Collection[str] | np.ndarray = LEVERS,
     out: dict[str, np.ndarray] | None = None,
 ) -> ChunkOutput:
     """Run both arms for one chunk of draws.
@@ -81,6 +86,100 @@ def run(
         mechanisms (see ``cxsim.montecarlo.simulate``).
     """
     out = out if out is not None else {}
+    chain = _chain(p, groups_on, capabilities_on, levers, out)
+    metrics = _customer_months(
+        p,
+        chain.perceived,
+        levers,
+        out if "customers" in out else None,
+        promise_gap=chain.promise_gap,
+        uplift=chain.uplift,
+    )
+    cost = _into(out.get("group_cost"), programme_cost(p, groups_on))
+    cap_cost = _into(out.get("capability_cost"), capability_cost(p, capabilities_on))
+    return ChunkOutput(
+        metrics,
+        chain.leading,
+        chain.closure,
+        chain.perceived,
+        cost,
+        p.v,
+        p.seg,
+        p.resp,
+        chain.maturity,
+        cap_cost,
+        chain.acquisition_factor,
+        chain.mechanisms,
+    )
+
+
+@dataclass
+class CashOutput:
+    """What an NPV needs of a chunk of draws: profit per arm and the programme's cost."""
+
+    profit: np.ndarray  # (arm, draw, H), summed over segments; arms in the order asked
+    cost: np.ndarray | None  # (draw, H), work groups and capabilities
+
+
+def run_cash(
+    p: Params,
+    *,
+    groups_on: np.ndarray | None = None,
+    capabilities_on: np.ndarray | None = None,
+    levers: Collection[str] | np.ndarray = LEVERS,
+    arms: tuple[int, ...] = (0, 1),
+    perception: Perception | None = None,
+    with_cost: bool = True,
+    ramps: np.ndarray | None = None,
+) -> CashOutput:
+    """Profit and programme cost only: the engine as plan comparisons and searches use it.
+
+    The same chain as :func:`run`, with the switches row by row (``groups_on`` (draw, G),
+    ``capabilities_on`` (draw, N), ``levers`` (draw, 5): many plans or attributions as rows
+    of one call) and only the ``arms`` asked for — the baseline arm does not depend on the
+    plan, so a caller evaluating many plans runs it once (``arms=(1,)``) and the plans with
+    ``arms=(0,)``. Each row's profit equals that of :func:`run` for its plan, bit for bit.
+    ``perception`` may hold the draws' perception filter already prepared, ``ramps`` the
+    switched plans' ramps (:func:`~cxsim.model.leading.plan_ramps`); ``with_cost`` False
+    leaves the cost to a caller that keeps its items' costs (``cost`` is then None).
+    """
+    n, s_count = p.draws, len(p.segments)
+    if 0 in arms:
+        chain = _chain(p, groups_on, capabilities_on, levers, {}, perception, ramps)
+        x, gap, uplift = chain.perceived, chain.promise_gap, chain.uplift
+    else:  # the baseline alone: no plan, no perception
+        x, gap, uplift = np.zeros((n, s_count, p.horizon)), None, None
+    months = _customer_months(p, x, levers, promise_gap=gap, uplift=uplift, arms=arms, full=False)
+    cost = None
+    if with_cost:
+        cost = total_cost(programme_cost(p, groups_on), capability_cost(p, capabilities_on))
+    return CashOutput(months["profit"].sum(axis=2), cost)
+
+
+@dataclass
+class _Chain:
+    """The programme arm's path from plans to perceived closure, with its mechanisms."""
+
+    maturity: np.ndarray
+    mechanisms: dict[str, np.ndarray]
+    leading: np.ndarray
+    closure: np.ndarray
+    perceived: np.ndarray
+    promise_gap: np.ndarray | None
+    uplift: np.ndarray | None
+    acquisition_factor: np.ndarray
+
+
+def _chain(
+    p: Params,
+    groups_on,
+    capabilities_on,
+    levers,
+    out: dict,
+    perception: Perception | None = None,
+    ramps: np.ndarray | None = None,
+) -> _Chain:
+    """Capabilities → leading indicators → gap closure → perceived closure (§2–§3, §8)."""
     ops = p.ops
     mature = _into(out.get("maturity"), om.maturity(ops, p.horizon, capabilities_on))
     capacity = om.execution(ops, mature)
@@ -96,7 +195,7 @@ def run(
         ),
         "promise": _into(out.get("promise"), zeros if raised is None else raised),
     }
-    leading = _into(out.get("leading"), leading_indicators(p, groups_on, capacity))
+    leading = _into(out.get("leading"), leading_indicators(p, groups_on, capacity, ramps))
     closure = gap_closure(p.pain, leading)
     extra = om.extra_closure(ops, leading, p.pain)
     if extra is not None:
@@ -106,64 +205,63 @@ def run(
     if extra is not None or quality is not None:
         closure = np.minimum(closure, 1.0)
     closure = _into(out.get("closure"), closure)
-    x = _into(
-        out.get("perceived"),
-        perceived(closure, p.resp["perception_delay_months"], p.resp["perception_lag_months"]),
-    )
-    promise_gap = None if raised is None else om.promise_gap(raised, x)
-    uplift = None
-    if raised is not None and "acquisition" in levers:
-        uplift = 1.0 + ops.acquisition_uplift[:, None] * raised
-    factor = _into(out.get("acquisition_factor"), ones if uplift is None else uplift)
-    metrics = _customer_months(
-        p,
-        x,
-        tuple(levers),
-        out if "customers" in out else None,
-        promise_gap=promise_gap,
+    if perception is None:
+        delay, lag = p.resp["perception_delay_months"], p.resp["perception_lag_months"]
+        perception = Perception(delay, lag, p.horizon)
+    x = _into(out.get("perceived"), perception(closure))
+    uplift = _uplift(ops, raised, levers)
+    return _Chain(
+        maturity=mature,
+        mechanisms=mechanisms,
+        leading=leading,
+        closure=closure,
+        perceived=x,
+        promise_gap=None if raised is None else om.promise_gap(raised, x),
         uplift=uplift,
+        acquisition_factor=_into(out.get("acquisition_factor"), ones if uplift is None else uplift),
     )
-    cost = _into(out.get("group_cost"), programme_cost(p, groups_on))
-    cap_cost = _into(out.get("capability_cost"), capability_cost(p, capabilities_on))
-    return ChunkOutput(
-        metrics,
-        leading,
-        closure,
-        x,
-        cost,
-        p.v,
-        p.seg,
-        p.resp,
-        mature,
-        cap_cost,
-        factor,
-        mechanisms,
-    )
+
+
+def _uplift(ops, raised: np.ndarray | None, levers) -> np.ndarray | None:
+    """Paid acquisitions' multiplier in the programme arm, ``1 + u·P`` (draw, H), while the
+    acquisition lever is on; None when branding is not modelled or the lever is off."""
+    on = lever_switches(levers)["acquisition"]
+    if raised is None or on is False:
+        return None
+    lift = ops.acquisition_uplift[:, None] * raised
+    return 1.0 + (lift if on is True else lift * on[:, None])
 
 
 def _customer_months(
     p: Params,
     x: np.ndarray,
-    levers: Collection[str],
+    levers: Collection[str] | np.ndarray,
     out: dict[str, np.ndarray] | None = None,
     *,
     promise_gap: np.ndarray | None = None,
     uplift: np.ndarray | None = None,
+    arms: tuple[int, ...] = (0, 1),
+    full: bool = True,
 ) -> dict[str, np.ndarray]:
-    """The customer recursion for both arms; ``x`` is perceived closure (draw, S, H).
+    """The customer recursion; ``x`` is perceived closure (draw, S, H).
 
     Layout, chosen for speed: the customer state is class-major, ``(arm, C, draw)``,
     with the classes of all segments on one axis, segment by segment. Per-segment sums
     are sums over contiguous blocks of that axis — vectorised across draws and with a
-    fixed summation order, so results do not depend on how the draws are chunked. Both
-    arms share every operation; the baseline's class factors never change, so only the
+    fixed summation order, so results do not depend on how the draws are chunked. The arms
+    share every operation; the baseline's class factors never change, so only the
     programme's are recomputed each month.
 
-    ``out`` may hold preallocated (arm, draw, S, H) arrays (views into the full result)
-    to write into. ``promise_gap`` (draw, S, H) raises the programme's churn hazard and
-    ``uplift`` (draw, H) scales its paid acquisitions (branding, docs/model.md §8).
+    ``arms`` are the arms to run (0 programme, 1 baseline), in the order of the outputs'
+    arm axis. ``full`` computes every stored metric; without it only the profit, which is
+    all an NPV needs (the 12-month survival and CLV factors are skipped; the customers, and
+    so the profit, are the same numbers). ``out`` may hold preallocated (arm, draw, S, H)
+    arrays (views into the full result) to write into. ``promise_gap`` (draw, S, H) raises
+    the programme's churn hazard and ``uplift`` (draw, H) scales its paid acquisitions
+    (branding, docs/model.md §8).
     """
     n, s_count, horizon = x.shape
+    n_arms = len(arms)
     owner = p.class_segment
     c_count = owner.size
     first = np.searchsorted(owner, np.arange(s_count))
@@ -172,32 +270,36 @@ def _customer_months(
     weight = np.ascontiguousarray(p.weight.T)
     paid = p.seg["new_customers_per_month"].T  # (S, draw)
     v = p.v[None, None, :]
-    programme = Responses(p.seg, p.resp, x, levers, promise_gap, p.ops.promise_penalty)
-    baseline = Responses(p.seg, p.resp, np.zeros((n, s_count, 1)), levers)
-    scale = np.ascontiguousarray(np.transpose(programme.hazard_scale, (2, 1, 0)))  # (H, S, draw)
+    responses = {}
+    if 0 in arms:
+        responses[0] = Responses(p.seg, p.resp, x, levers, promise_gap, p.ops.promise_penalty)
+    if 1 in arms:
+        responses[1] = Responses(p.seg, p.resp, np.zeros((n, s_count, 1)), levers)
     ref_rate = p.seg["referral_rate"].T
     referring = np.stack(
         [
-            np.transpose(programme.referring, (2, 1, 0)) * ref_rate,
             np.broadcast_to(
-                np.transpose(baseline.referring, (2, 1, 0)) * ref_rate, (horizon, s_count, n)
-            ),
+                np.transpose(responses[arm].referring, (2, 1, 0)) * ref_rate,
+                (horizon, s_count, n),
+            )
+            for arm in arms
         ],
         axis=1,
     )  # (H, arm, S, draw)
+    moving = arms.index(0) if 0 in arms else None  # the arm whose hazards move
+    if moving is not None:
+        scale = np.ascontiguousarray(np.transpose(responses[0].hazard_scale, (2, 1, 0)))
 
     # Class factors (arm, C, draw): survival this month, over 12 months, annuity for CLV.
-    stay = np.empty((2, c_count, n))
-    stay[1] = 1.0 - theta * 1.0
-    stay[0] = stay[1]
+    stay = np.empty((n_arms, c_count, n))
+    stay[:] = 1.0 - theta * 1.0
     stay12 = np.empty_like(stay)
     annuity = np.empty_like(stay)
-
     scratch = np.empty_like(stay)
 
-    def refresh(arms: slice) -> None:
+    def refresh(arm: slice) -> None:
         # stay^12 by squaring, and the annuity factor v/(1 − stay·v), without temporaries.
-        s, s12, a, tmp = stay[arms], stay12[arms], annuity[arms], scratch[arms]
+        s, s12, a, tmp = stay[arm], stay12[arm], annuity[arm], scratch[arm]
         np.multiply(s, s, out=tmp)
         np.multiply(tmp, tmp, out=tmp)
         np.multiply(tmp, tmp, out=s12)
@@ -206,58 +308,76 @@ def _customer_months(
         np.subtract(1.0, tmp, out=tmp)
         np.divide(v, tmp, out=a)
 
-    refresh(slice(0, 2))
-    work = np.empty((4, 2, c_count, n))  # state, survivors, 12-month survivors, CLV weight
+    if full:
+        refresh(slice(0, n_arms))
+    # state, survivors, and with every metric 12-month survivors and the CLV weight
+    quantities = 4 if full else 1
+    work = np.empty((4 if full else 2, n_arms, c_count, n))
     state = work[0]
     state[:] = (p.seg["customers"][:, owner] * p.start_mix).T
-    monthly = np.empty((horizon, 4, 2, s_count, n))
+    monthly = np.empty((horizon, quantities, n_arms, s_count, n))
     # Paid acquisitions per month and arm, (H, arm, S, draw); the same in both arms
     # unless branding lifts the programme's.
-    paid_arms = np.empty((horizon, 2, s_count, n))
+    paid_arms = np.empty((horizon, n_arms, s_count, n))
     paid_arms[:] = paid
-    if uplift is not None:
-        paid_arms[:, 0] *= uplift.T[:, None, :]
-    programme_moves = bool(np.any(programme.hazard_scale != 1.0))
+    if uplift is not None and moving is not None:
+        paid_arms[:, moving] *= uplift.T[:, None, :]
+    programme_moves = moving is not None and bool(np.any(responses[0].hazard_scale != 1.0))
+    survival = None
+    if programme_moves and not full and n_arms == 1:
+        # NOTE: the programme arm alone needs no 12-month or CLV factors: its survival for
+        # every month at once takes two array operations instead of three a month.
+        survival = 1.0 - theta[None] * scale[:, owner]  # (H, C, draw)
     for t in range(horizon):
-        if programme_moves:
-            np.subtract(1.0, theta * scale[t][owner], out=stay[0])
-            refresh(slice(0, 1))
+        if survival is not None:
+            stay[0] = survival[t]
+        elif programme_moves and moving is not None:
+            np.subtract(1.0, theta * scale[t][owner], out=stay[moving])
+            if full:
+                refresh(slice(moving, moving + 1))
         np.multiply(state, stay, out=work[1])
-        np.multiply(state, stay12, out=work[2])
-        np.multiply(state, annuity, out=work[3])
+        if full:
+            np.multiply(state, stay12, out=work[2])
+            np.multiply(state, annuity, out=work[3])
+        counted = work[:quantities]
         # NOTE: a sum per segment block beats np.add.reduceat here by about 4x; a one-class
         # segment needs no sum at all.
         for j, (first, stop) in enumerate(blocks):
             if stop - first == 1:
-                monthly[t, :, :, j] = work[:, :, first]
+                monthly[t, :, :, j] = counted[:, :, first]
             elif n > 1:
-                np.sum(work[:, :, first:stop], axis=2, out=monthly[t, :, :, j])
+                np.sum(counted[:, :, first:stop], axis=2, out=monthly[t, :, :, j])
             else:
                 # NOTE: with one draw numpy sums the classes pairwise; add them left to right
                 # as it does for any longer chunk, so a draw never depends on the chunking.
                 total = monthly[t, :, :, j]
-                total[...] = work[:, :, first]
+                total[...] = counted[:, :, first]
                 for c in range(first + 1, stop):
-                    total += work[:, :, c]
+                    total += counted[:, :, c]
         referred = monthly[t, 0] * referring[t]  # (arm, S, draw)
         np.multiply((paid_arms[t] + referred)[:, owner], weight, out=state)
         state += work[1]
 
+    names = STORED_METRICS if full else ("profit",)
     if out is None:
-        out = {name: np.empty((2, n, s_count, horizon)) for name in STORED_METRICS}
+        out = {name: np.empty((n_arms, n, s_count, horizon)) for name in names}
     referral_cost = p.seg["referral_cost"][:, :, None]
-    for arm, r in enumerate((programme, baseline)):
+    for index, arm in enumerate(arms):
+        r = responses[arm]
         # (H, S, draw) -> (draw, S, H) views of this arm's monthly sums.
-        total, survivors, retained, annuity_sum = (
-            np.transpose(monthly[:, q, arm], (2, 1, 0)) for q in range(4)
+        total = np.transpose(monthly[:, 0, index], (2, 1, 0))
+        referrals = np.multiply(total, np.transpose(referring[:, index], (2, 1, 0)))
+        paid_cost = np.transpose(paid_arms[:, index], (2, 1, 0)) * p.seg["cac"][:, :, None]
+        out["profit"][index] = total * r.margin_pc - paid_cost - referrals * referral_cost
+        if not full:
+            continue
+        survivors, retained, annuity_sum = (
+            np.transpose(monthly[:, q, index], (2, 1, 0)) for q in range(1, 4)
         )
         safe = np.where(total > 0, total, 1.0)
-        out["customers"][arm] = total
-        np.divide(total - survivors, safe, out=out["churn"][arm])
-        np.divide(retained, safe, out=out["retention_12m"][arm])
-        np.multiply(annuity_sum / safe, r.margin_pc, out=out["clv"][arm])
-        referrals = out["referrals"][arm]
-        np.multiply(total, np.transpose(referring[:, arm], (2, 1, 0)), out=referrals)
-        paid_cost = np.transpose(paid_arms[:, arm], (2, 1, 0)) * p.seg["cac"][:, :, None]
-        out["profit"][arm] = total * r.margin_pc - paid_cost - referrals * referral_cost
+        out["customers"][index] = total
+        np.divide(total - survivors, safe, out=out["churn"][index])
+        np.divide(retained, safe, out=out["retention_12m"][index])
+        np.multiply(annuity_sum / safe, r.margin_pc, out=out["clv"][index])
+        out["referrals"][index] = referrals
     return out

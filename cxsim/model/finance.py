@@ -20,12 +20,15 @@ def discount_factors(v: np.ndarray, horizon: int) -> np.ndarray:
     return np.asarray(v)[:, None] ** np.arange(1, horizon + 1)[None, :]
 
 
-def discounted(cash: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Monthly cash flows (draw, H) discounted to today: ``CF(t)·v^(t+1)``."""
-    return cash * discount_factors(v, cash.shape[-1])
+def discounted(cash: np.ndarray, v: np.ndarray, factors: np.ndarray | None = None) -> np.ndarray:
+    """Monthly cash flows (draw, H) discounted to today: ``CF(t)·v^(t+1)``.
+
+    ``factors`` may hold ``discount_factors(v, H)`` already worked out (the same numbers).
+    """
+    return cash * (discount_factors(v, cash.shape[-1]) if factors is None else factors)
 
 
-def present_value(cash: np.ndarray, v: np.ndarray) -> np.ndarray:
+def present_value(cash: np.ndarray, v: np.ndarray, factors: np.ndarray | None = None) -> np.ndarray:
     """Present value of monthly cash flows (draw, H) → (draw,): ``Σ_t CF(t)·v^(t+1)``.
 
     The one present-value function: NPV, the waterfalls, the optimiser and the workbook all
@@ -40,13 +43,20 @@ def present_value(cash: np.ndarray, v: np.ndarray) -> np.ndarray:
     >>> bool(np.isclose(pv, 100 * v * (1 - v**12) / (1 - v), rtol=1e-14))
     True
     """
-    return discounted(cash, v).sum(axis=-1)
+    return discounted(cash, v, factors).sum(axis=-1)
 
 
-def npv(incremental_profit: np.ndarray, programme_cost: np.ndarray, v: np.ndarray):
+def npv(
+    incremental_profit: np.ndarray,
+    programme_cost: np.ndarray,
+    v: np.ndarray,
+    factors: np.ndarray | None = None,
+):
     """NPV per draw with its two parts: ``(PV Δprofit − PV cost, PV Δprofit, PV cost)``."""
-    benefit = present_value(incremental_profit, v)
-    cost = present_value(programme_cost, v)
+    if factors is None:
+        factors = discount_factors(v, incremental_profit.shape[-1])
+    benefit = present_value(incremental_profit, v, factors)
+    cost = present_value(programme_cost, v, factors)
     return benefit - cost, benefit, cost
 
 

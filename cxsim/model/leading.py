@@ -101,23 +101,38 @@ def monthly_cost(
 
 
 def leading_indicators(
-    p: Params, groups_on: np.ndarray | None = None, capacity: np.ndarray | None = None
+    p: Params,
+    groups_on: np.ndarray | None = None,
+    capacity: np.ndarray | None = None,
+    ramps: np.ndarray | None = None,
 ) -> np.ndarray:
     """``L[d,g,t]``: target × achieved plan fraction (execution capacity and sequence applied).
 
-    ``capacity`` (draw, H) is the operating model's execution multiplier ``E(t)``.
+    ``capacity`` (draw, H) is the operating model's execution multiplier ``E(t)``;
+    ``groups_on`` is (G,) for every draw or (draw, G) row by row (see :func:`switched_on`).
+    ``ramps`` (draw, G, H) may hold the switched plans' ramps already worked out (by
+    :func:`plan_ramps`), as a caller comparing many plans of the same draws keeps them.
     """
-    months = np.arange(p.horizon)
-    n, g_count = p.draws, len(p.groups)
-    ramps = np.zeros((n, g_count, p.horizon))
-    for g in range(g_count):
-        if groups_on is None or groups_on[g]:
-            ramps[:, g] = ramp(months, p.plan_start[:, g], p.plan_ramp[:, g], p.curves[g])
+    if ramps is None:
+        ramps = plan_ramps(p, groups_on)
     execution = p.execution[:, :, None]
     if capacity is not None:
         execution = execution * capacity[:, None, :]
     fraction = plan_fractions(ramps, execution, p.requires, p.order)
     return p.target[:, :, None] * fraction
+
+
+def plan_ramps(p: Params, groups_on: np.ndarray | None = None) -> np.ndarray:
+    """Each group's planned ramp (draw, G, H), zero where the group is switched off."""
+    months = np.arange(p.horizon)
+    ramps = np.zeros((p.draws, len(p.groups), p.horizon))
+    for g in range(len(p.groups)):
+        on = switched_on(groups_on, g)
+        if on is not False:
+            ramps[:, g] = ramp(months, p.plan_start[:, g], p.plan_ramp[:, g], p.curves[g])
+            if on is not True:
+                ramps[:, g] *= on[:, None]
+    return ramps
 
 
 def _item_costs(
@@ -128,11 +143,28 @@ def _item_costs(
     months = np.arange(horizon)
     cost = np.zeros((start.shape[0], start.shape[1], horizon))
     for k in range(start.shape[1]):
-        if on is None or on[k]:
+        switch = switched_on(on, k)
+        if switch is not False:
             cost[:, k] = monthly_cost(
                 months, start[:, k], ramp_months[:, k], one_time[:, k], monthly[:, k]
             )
+            if switch is not True:
+                cost[:, k] *= switch[:, None]
     return cost
+
+
+def switched_on(on: np.ndarray | None, item: int) -> bool | np.ndarray:
+    """Whether ``item`` is switched on: True or False for every draw, or (draw,) 0/1 weights.
+
+    ``on`` is None (everything on), a (items,) mask for every draw, or a (draw, items) mask
+    that switches items row by row (many plans evaluated in one engine call). Multiplying by
+    a 1.0 weight changes no bit, so a row equals the run of its plan alone.
+    """
+    if on is None:
+        return True
+    if on.ndim == 1:
+        return bool(on[item])
+    return on[:, item].astype(float)
 
 
 def programme_cost(p: Params, groups_on: np.ndarray | None = None) -> np.ndarray:
@@ -149,3 +181,11 @@ def capability_cost(p: Params, on: np.ndarray | None = None) -> np.ndarray:
     return _item_costs(
         p.horizon, ops.start, ops.ramp_months, ops.cost_one_time, ops.cost_monthly, on
     )
+
+
+def total_cost(group_cost: np.ndarray, capability_cost: np.ndarray) -> np.ndarray:
+    """The programme's cost per draw and month, (draw, H): work groups plus capabilities."""
+    cost = group_cost.sum(axis=1)
+    if capability_cost.shape[1]:
+        cost = cost + capability_cost.sum(axis=1)
+    return cost

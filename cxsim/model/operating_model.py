@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cxsim.model.leading import ramp
+from cxsim.model.leading import ramp, switched_on
 from cxsim.scenario.schema import ASSESSMENT_DIMENSIONS, CAPABILITIES  # noqa: F401 - doctest
 
 TARGETING = ("customer_voice", "customer_intelligence")
@@ -179,17 +179,21 @@ def build_operating(
 def maturity(ops: OperatingArrays, horizon: int, on: np.ndarray | None = None) -> np.ndarray:
     """``M_c(t)``, (draw, N, H): today's level rising to the target along the plan.
 
-    A capability switched off (``on[c]`` False) stays at today's level.
+    A capability switched off stays at today's level; ``on`` is (N,) for every draw or
+    (draw, N) row by row.
     """
     months = np.arange(horizon)
     out = np.empty((ops.level.shape[0], len(ops.names), horizon))
     for c in range(len(ops.names)):
         level = ops.level[:, c, None]
-        if on is not None and not on[c]:
+        switch = switched_on(on, c)
+        if switch is False:
             out[:, c] = level
             continue
         progress = ramp(months, ops.start[:, c], ops.ramp_months[:, c], ops.curves[c])
         out[:, c] = level + (ops.target[:, c, None] - level) * progress
+        if switch is not True:
+            out[:, c] = np.where(switch[:, None] > 0, out[:, c], level)
     return out
 
 

@@ -8,7 +8,8 @@ which segment each class belongs to (no padding, so no work on empty classes).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -132,4 +133,59 @@ def build_params(scenario: Scenario, values: dict[str, np.ndarray]) -> Params:
         order=[index[g] for g in topological_order(scenario.work_groups)],
         v=monthly_discount(values["discount_rate"]),
         ops=build_operating(scenario, values, segments, groups, n),
+    )
+
+
+def repeat(p: Params, times: int) -> Params:
+    """``p`` with its draws repeated ``times`` times along the draw axis (row ``k·n + i`` is
+    draw ``i``): the rows many plans of one scenario run on, each on the same draws."""
+
+    def tile(values: np.ndarray) -> np.ndarray:
+        return np.tile(values, (times,) + (1,) * (values.ndim - 1))
+
+    ops = p.ops
+    ops_arrays: dict[str, Any] = {
+        name: tile(getattr(ops, name))
+        for name in (
+            "level",
+            "target",
+            "start",
+            "ramp_months",
+            "cost_one_time",
+            "cost_monthly",
+            "targeting_floor",
+            "execution_floor",
+            "acquisition_uplift",
+            "promise_penalty",
+        )
+    }
+    repeated_ops = replace(
+        ops,
+        **ops_arrays,
+        journeys=[(groups, tile(pain)) for groups, pain in ops.journeys],
+        synergies=[(groups, tile(bonus)) for groups, bonus in ops.synergies],
+    )
+    arrays: dict[str, Any] = {
+        name: tile(getattr(p, name))
+        for name in (
+            "theta",
+            "weight",
+            "start_mix",
+            "pain",
+            "plan_start",
+            "plan_ramp",
+            "target",
+            "execution",
+            "cost_one_time",
+            "cost_monthly",
+            "v",
+        )
+    }
+    return replace(
+        p,
+        seg={k: tile(v) for k, v in p.seg.items()},
+        resp={k: tile(v) for k, v in p.resp.items()},
+        market_size=None if p.market_size is None else tile(p.market_size),
+        **arrays,
+        ops=repeated_ops,
     )

@@ -27,6 +27,44 @@ def gap_closure(pain: np.ndarray, leading: np.ndarray) -> np.ndarray:
     return np.einsum("dsg,dgh->dsh", pain, leading)
 
 
+class Perception:
+    """The perception filter of given dead times and smoothing times, (draw, S) each.
+
+    Everything that depends only on ``δ`` and ``τ`` (which months each perceived month reads,
+    the interpolation weight, the rate ``λ``) is worked out once, so many gap-closure series
+    of the same draws (plans compared on common random numbers) go through it cheaply.
+    """
+
+    def __init__(self, delay: np.ndarray, lag: np.ndarray, horizon: int):
+        whole = np.floor(delay).astype(int)
+        self.frac = (delay - whole)[..., None]
+        months = np.arange(horizon)
+        self.lo = np.clip(months - whole[..., None] + 1, 0, None)  # +1 for the zero pad
+        self.hi = np.clip(months - whole[..., None], 0, None)
+        with np.errstate(divide="ignore", over="ignore"):
+            self.rate = np.where(lag > 0, -np.expm1(-1.0 / np.where(lag > 0, lag, 1.0)), 1.0)
+
+    def delayed(self, series: np.ndarray) -> np.ndarray:
+        """Each (draw, segment) series shifted right by its dead time, zero-filled; a
+        fractional dead time interpolates between the neighbouring months."""
+        padded = np.concatenate(
+            [np.zeros_like(series[..., :1]), series], axis=-1
+        )  # index 0 is "before"
+        near = np.take_along_axis(padded, self.lo, axis=-1)
+        far = np.take_along_axis(padded, self.hi, axis=-1)
+        return (1.0 - self.frac) * near + self.frac * far
+
+    def __call__(self, closure: np.ndarray) -> np.ndarray:
+        """Perceived closure ``X`` (draw, S, H) of gap closure ``G`` (draw, S, H)."""
+        shifted = self.delayed(closure)
+        out = np.empty_like(shifted)
+        level = np.zeros(shifted.shape[:-1])
+        for t in range(shifted.shape[-1]):
+            level = level + self.rate * (shifted[..., t] - level)
+            out[..., t] = level
+        return out
+
+
 def delayed(series: np.ndarray, delay: np.ndarray) -> np.ndarray:
     """Shift each (draw, segment) series right by a (fractional) number of months, zero-filled.
 
@@ -35,18 +73,7 @@ def delayed(series: np.ndarray, delay: np.ndarray) -> np.ndarray:
     series : ndarray, shape (draw, S, H)
     delay : ndarray, shape (draw, S), ≥ 0
     """
-    horizon = series.shape[-1]
-    whole = np.floor(delay).astype(int)
-    frac = (delay - whole)[..., None]
-    padded = np.concatenate(
-        [np.zeros_like(series[..., :1]), series], axis=-1
-    )  # index 0 is "before"
-    months = np.arange(horizon)
-    lo = np.clip(months - whole[..., None] + 1, 0, None)  # +1 for the zero pad
-    hi = np.clip(months - whole[..., None], 0, None)
-    near = np.take_along_axis(padded, lo, axis=-1)
-    far = np.take_along_axis(padded, hi, axis=-1)
-    return (1.0 - frac) * near + frac * far
+    return Perception(delay, np.zeros_like(delay), series.shape[-1]).delayed(series)
 
 
 def perceived(closure: np.ndarray, delay: np.ndarray, lag: np.ndarray) -> np.ndarray:
@@ -58,12 +85,4 @@ def perceived(closure: np.ndarray, delay: np.ndarray, lag: np.ndarray) -> np.nda
     >>> perceived(G, np.array([[1.0]]), np.array([[0.0]]))  # pure dead time of one month
     array([[[0., 1., 1., 1.]]])
     """
-    shifted = delayed(closure, delay)
-    with np.errstate(divide="ignore", over="ignore"):
-        rate = np.where(lag > 0, -np.expm1(-1.0 / np.where(lag > 0, lag, 1.0)), 1.0)
-    out = np.empty_like(shifted)
-    level = np.zeros(shifted.shape[:-1])
-    for t in range(shifted.shape[-1]):
-        level = level + rate * (shifted[..., t] - level)
-        out[..., t] = level
-    return out
+    return Perception(delay, lag, closure.shape[-1])(closure)

@@ -57,15 +57,21 @@ class Responses:
         seg: dict,
         resp: dict,
         x: np.ndarray,
-        levers: Collection[str] = LEVERS,
+        levers: Collection[str] | np.ndarray = LEVERS,
         promise_gap: np.ndarray | None = None,
         penalty: np.ndarray | None = None,
     ):
-        self.seg, self.resp, self.x, self.levers = seg, resp, x, tuple(levers)
+        self.seg, self.resp, self.x = seg, resp, x
+        self.switch = lever_switches(levers)
         self.promise_gap, self.penalty = promise_gap, penalty
 
     def _elasticity(self, lever: str, field: str) -> np.ndarray | float:
-        return self.resp[field][:, :, None] if lever in self.levers else 0.0
+        on = self.switch[lever]
+        if on is True:
+            return self.resp[field][:, :, None]
+        if on is False:
+            return 0.0
+        return self.resp[field][:, :, None] * on[:, None, None]
 
     def _base(self, field: str) -> np.ndarray:
         return self.seg[field][:, :, None]
@@ -78,8 +84,10 @@ class Responses:
         the retention lever: switched off, churn does not respond at all.
         """
         scale = 1.0 - self._elasticity("retention", "churn_reduction") * self.x
-        if self.promise_gap is not None and self.penalty is not None and "retention" in self.levers:
-            scale = scale * (1.0 + self.penalty[:, None, None] * self.promise_gap)
+        on = self.switch["retention"]
+        if self.promise_gap is not None and self.penalty is not None and on is not False:
+            penalty = self.penalty if on is True else self.penalty * on
+            scale = scale * (1.0 + penalty[:, None, None] * self.promise_gap)
         return scale
 
     @cached_property
@@ -127,6 +135,18 @@ class Responses:
     def margin_pc(self) -> np.ndarray:
         """Revenue × gross margin − cost to serve, per customer."""
         return self.revenue_pc * self._base("gross_margin") - self.serve_pc
+
+
+def lever_switches(levers: Collection[str] | np.ndarray) -> dict[str, bool | np.ndarray]:
+    """Each lever on or off: True/False for every draw, or (draw,) 0/1 weights.
+
+    ``levers`` names the levers that respond, or is a (draw, lever) boolean mask in
+    :data:`LEVERS` order that switches them row by row (many attributions in one engine call).
+    """
+    if isinstance(levers, np.ndarray):
+        return {name: levers[:, k].astype(float) for k, name in enumerate(LEVERS)}
+    chosen = set(levers)
+    return {name: name in chosen for name in LEVERS}
 
 
 def arms(

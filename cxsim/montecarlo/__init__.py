@@ -20,31 +20,39 @@ from typing import Any
 import numpy as np
 
 from cxsim.errors import CxsimError
-from cxsim.model.engine import run
-from cxsim.model.operating_model import modelled_capabilities
-from cxsim.model.params import build_params
 from cxsim.model.responses import LEVERS
 from cxsim.montecarlo.executors import check_executor, ordered
+from cxsim.montecarlo.memory import keep_freed_memory
 from cxsim.montecarlo.progress import ProgressBar
 from cxsim.montecarlo.tasks import (
     RunSpec,
     allocate,
-    assemble,
     bytes_per_draw,
     concatenate,
     default_chunk,
     full_range,
+    masks,
+    names,
+    outcome_of_inputs,
+    outcomes_of_inputs,
     run_range,
+    simulate_inputs,
     summarise_range,
 )
 from cxsim.outputs.mc_error import relative_precision
-from cxsim.outputs.result import SimulationResult
 from cxsim.outputs.streamed import BLOCK, SummaryResult
 from cxsim.outputs.views import BaseResult
 from cxsim.scenario import Scenario, load_scenario
 from cxsim.uncertainty.sampling import new_seed
 
-__all__ = ["KEEPS", "default_chunk", "simulate", "simulate_inputs"]
+__all__ = [
+    "KEEPS",
+    "default_chunk",
+    "outcome_of_inputs",
+    "outcomes_of_inputs",
+    "simulate",
+    "simulate_inputs",
+]
 
 KEEPS = ("auto", "all", "summary")
 #: keep="auto" keeps every draw's monthly arrays up to this size, summaries beyond it.
@@ -138,12 +146,13 @@ def simulate(
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
+    keep_freed_memory()
     seed = _check_seed(seed)
-    levers = _names("levers", levers)
+    levers = names("levers", levers)
     unknown_levers = set(levers) - set(LEVERS)
     if unknown_levers:
         raise CxsimError(f"unknown levers {sorted(unknown_levers)}; known: {', '.join(LEVERS)}")
-    groups_mask, capabilities_mask = _masks(scenario, groups_on)
+    groups_mask, capabilities_mask = masks(scenario, groups_on)
     chunk = 0 if chunk_size is None else _whole("chunk_size", chunk_size, 1)
     target = _check_target(target_error)
     draws = _whole("draws", draws, 1) if draws is not None else (TARGET_CAP if target else 1)
@@ -274,16 +283,6 @@ def _check_target(target: Any) -> float | None:
     return float(target)
 
 
-def _names(what: str, names: Collection[str] | str) -> tuple[str, ...]:
-    """A collection of names; one name given as a string is that one name, not its letters."""
-    if isinstance(names, str):
-        return (names,)
-    try:
-        return tuple(names)
-    except TypeError:
-        raise CxsimError(f"{what} must be names (got {names!r})") from None
-
-
 def _check_fixed(scenario: Scenario, fixed: Mapping[str, float] | None) -> dict[str, float]:
     """Inputs pinned to a value: known paths and finite numbers, every problem at once."""
     if not fixed:
@@ -306,58 +305,3 @@ def _check_fixed(scenario: Scenario, fixed: Mapping[str, float] | None) -> dict[
     if problems:
         raise CxsimError("\n".join(problems))
     return out
-
-
-def _masks(scenario: Scenario, items_on: Collection[str] | str | None):
-    """Boolean masks over work groups and capabilities for the funded items (None: all)."""
-    if items_on is None:
-        return None, None
-    items_on = _names("groups_on", items_on)
-    groups = list(scenario.work_groups)
-    capabilities = modelled_capabilities(scenario)
-    unknown = set(items_on) - set(groups) - set(capabilities)
-    if unknown:
-        raise CxsimError(
-            f"unknown work groups {sorted(unknown)}; known: {', '.join([*groups, *capabilities])}"
-        )
-    return (
-        np.array([g in items_on for g in groups], dtype=bool),
-        np.array([c in items_on for c in capabilities], dtype=bool),
-    )
-
-
-def simulate_inputs(
-    scenario: Scenario,
-    values: Mapping[str, np.ndarray],
-    *,
-    groups_on: Collection[str] | None = None,
-    levers: Collection[str] = LEVERS,
-    seed: int = 0,
-) -> SimulationResult:
-    """Run the engine on explicit input arrays (one entry per draw), e.g. a tornado's runs.
-
-    ``values`` maps every numeric input path (see ``Scenario.inputs()``) to an array of
-    equal length; each position is one configuration.
-    """
-    groups_mask, capabilities_mask = _masks(scenario, groups_on)
-    spec = RunSpec(
-        scenario=scenario,
-        seed=seed,
-        groups_on=groups_mask,
-        capabilities_on=capabilities_mask,
-        levers=tuple(levers),
-    )
-    params = build_params(scenario, dict(values))
-    output = run(params, groups_on=groups_mask, capabilities_on=capabilities_mask, levers=levers)
-    arrays = {
-        **output.metrics,
-        "leading": output.leading,
-        "closure": output.closure,
-        "perceived": output.perceived,
-        "group_cost": output.group_cost,
-        "maturity": output.maturity,
-        "capability_cost": output.capability_cost,
-        "acquisition_factor": output.acquisition_factor,
-        **output.mechanisms,
-    }
-    return assemble(spec, arrays, [output], params.market_size)

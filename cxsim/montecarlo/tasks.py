@@ -10,14 +10,18 @@ the draws into tasks and chunks gives the same numbers.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from cxsim.model.engine import STORED_METRICS, ChunkOutput, run
+from cxsim.errors import CxsimError
+from cxsim.model.engine import STORED_METRICS, ChunkOutput, run, run_cash
+from cxsim.model.finance import npv
 from cxsim.model.operating_model import modelled_capabilities
 from cxsim.model.params import build_params
+from cxsim.model.responses import LEVERS
+from cxsim.montecarlo.memory import keep_freed_memory
 from cxsim.outputs.result import SimulationResult
 from cxsim.outputs.streamed import BLOCK, BlockSummary, summarise_block
 from cxsim.scenario import Scenario
@@ -169,6 +173,7 @@ def summarise_range(spec: RunSpec, start: int, stop: int) -> list[BlockSummary]:
     same windows of draws whatever the tasks; one set of arrays, one block long, is reused for
     every block (working memory O(block), whatever the number of draws).
     """
+    keep_freed_memory()  # in a worker process too
     arrays = allocate(spec.scenario, min(BLOCK, stop - start))
     blocks = []
     for a in range(start, stop, BLOCK):
@@ -210,3 +215,104 @@ def concatenate(parts: list[SimulationResult]) -> SimulationResult:
 def full_range(spec: RunSpec, start: int, stop: int) -> SimulationResult:
     """Draws ``start .. stop − 1`` as a full result in arrays of their own."""
     return run_range(spec, start, stop, allocate(spec.scenario, stop - start))
+
+
+def simulate_inputs(
+    scenario: Scenario,
+    values: Mapping[str, np.ndarray],
+    *,
+    groups_on: Collection[str] | None = None,
+    levers: Collection[str] = LEVERS,
+    seed: int = 0,
+) -> SimulationResult:
+    """Run the engine on explicit input arrays (one entry per draw), e.g. a tornado's runs.
+
+    ``values`` maps every numeric input path (see ``Scenario.inputs()``) to an array of
+    equal length; each position is one configuration.
+    """
+    groups_mask, capabilities_mask = masks(scenario, groups_on)
+    spec = RunSpec(
+        scenario=scenario,
+        seed=seed,
+        groups_on=groups_mask,
+        capabilities_on=capabilities_mask,
+        levers=tuple(levers),
+    )
+    params = build_params(scenario, dict(values))
+    output = run(params, groups_on=groups_mask, capabilities_on=capabilities_mask, levers=levers)
+    arrays = {
+        **output.metrics,
+        "leading": output.leading,
+        "closure": output.closure,
+        "perceived": output.perceived,
+        "group_cost": output.group_cost,
+        "maturity": output.maturity,
+        "capability_cost": output.capability_cost,
+        "acquisition_factor": output.acquisition_factor,
+        **output.mechanisms,
+    }
+    return assemble(spec, arrays, [output], params.market_size)
+
+
+#: Rows of explicit input values per task (the same slices with or without an executor).
+SLICE_ROWS = 2048
+_MONEY = ("npv", "pv_benefit", "pv_cost")
+
+
+def outcome_of_inputs(scenario: Scenario, values: Mapping[str, np.ndarray], outcome: str):
+    """One outcome for every row of explicit input values (one engine draw per row).
+
+    The task of tornadoes, break-evens and Sobol' designs: top level, so a process pool can
+    pickle it, and it returns one column. NPV and its parts take the engine's cash path
+    (profit and cost only); other outcomes the full one.
+    """
+    if outcome in _MONEY:
+        params = build_params(scenario, dict(values))
+        cash = run_cash(params)
+        assert cash.cost is not None  # run_cash computes the cost unless told not to
+        money = npv(cash.profit[0] - cash.profit[1], cash.cost, params.v)
+        return money[_MONEY.index(outcome)]
+    return simulate_inputs(scenario, values).outcomes[outcome].to_numpy(dtype=float)
+
+
+def outcomes_of_inputs(
+    scenario: Scenario, values: Mapping[str, np.ndarray], outcome: str = "npv", executor=None
+) -> np.ndarray:
+    """:func:`outcome_of_inputs` of every row, in slices of :data:`SLICE_ROWS` rows run here
+    or as tasks on ``executor`` (the same slices either way, so the same bits)."""
+    from cxsim.montecarlo.executors import ordered
+
+    rows = len(next(iter(values.values())))
+    slices = (
+        (scenario, {path: column[a : a + SLICE_ROWS] for path, column in values.items()}, outcome)
+        for a in range(0, rows, SLICE_ROWS)
+    )
+    return np.concatenate(list(ordered(executor, outcome_of_inputs, slices)))
+
+
+def names(what: str, names: Collection[str] | str) -> tuple[str, ...]:
+    """A collection of names; one name given as a string is that one name, not its letters."""
+    if isinstance(names, str):
+        return (names,)
+    try:
+        return tuple(names)
+    except TypeError:
+        raise CxsimError(f"{what} must be names (got {names!r})") from None
+
+
+def masks(scenario: Scenario, items_on: Collection[str] | str | None):
+    """Boolean masks over work groups and capabilities for the funded items (None: all)."""
+    if items_on is None:
+        return None, None
+    items_on = names("groups_on", items_on)
+    groups = list(scenario.work_groups)
+    capabilities = modelled_capabilities(scenario)
+    unknown = set(items_on) - set(groups) - set(capabilities)
+    if unknown:
+        raise CxsimError(
+            f"unknown work groups {sorted(unknown)}; known: {', '.join([*groups, *capabilities])}"
+        )
+    return (
+        np.array([g in items_on for g in groups], dtype=bool),
+        np.array([c in items_on for c in capabilities], dtype=bool),
+    )

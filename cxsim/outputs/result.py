@@ -21,6 +21,7 @@ from cxsim.errors import CxsimError
 from cxsim.model import responses
 from cxsim.model.engine import SEGMENT_METRICS
 from cxsim.model.finance import discounted, irr, npv, payback_month
+from cxsim.model.leading import total_cost
 from cxsim.model.operating_model import promise_gap
 from cxsim.model.responses import LEVERS
 from cxsim.outputs.views import ALL, QUANTILES, Band, BaseResult
@@ -242,10 +243,10 @@ class SimulationResult(BaseResult):
     @cached_property
     def programme_cost(self) -> np.ndarray:
         """(draw, month) programme cost: work groups plus capabilities."""
-        cost = self.group_cost.sum(axis=1)
-        if self.capability_cost is not None and self.capability_cost.shape[1]:
-            cost = cost + self.capability_cost.sum(axis=1)
-        return cost
+        capabilities = self.capability_cost
+        if capabilities is None:
+            capabilities = np.zeros((self.draws, 0, self.horizon))
+        return total_cost(self.group_cost, capabilities)
 
     @cached_property
     def incremental_profit(self) -> np.ndarray:
