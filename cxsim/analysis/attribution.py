@@ -34,8 +34,8 @@ from math import factorial
 import numpy as np
 import pandas as pd
 
+from cxsim.analysis.evaluate import Evaluator, Variant
 from cxsim.model.responses import LEVERS
-from cxsim.montecarlo import simulate
 from cxsim.scenario import Scenario
 
 LEVER_LABELS = {
@@ -75,10 +75,9 @@ def shapley(
                     base = frozenset(coalition)
                     phi[player] += weight * (v(base | {player}) - v(base))
         return phi
-    rng = np.random.default_rng(seed)
-    for _ in range(permutations):
+    for order in _orderings(n, permutations, seed):
         coalition: frozenset = frozenset()
-        for index in rng.permutation(n):
+        for index in order:
             player = players[index]
             grown = coalition | {player}
             phi[player] += (v(grown) - v(coalition)) / permutations
@@ -86,27 +85,48 @@ def shapley(
     return phi
 
 
-def _expected_pv(scenario: Scenario, draws: int, seed: int, **options) -> tuple[float, float]:
-    """Expected PV of incremental profit and of programme cost under the given switches."""
-    result = simulate(scenario, draws=draws, seed=seed, progress=False, **options)
-    _, benefit, cost = result.npv_parts
-    return float(benefit.mean()), float(cost.mean())
+def coalitions(
+    players: Sequence[str], *, exact_limit: int = 8, permutations: int = 64, seed: int = 0
+) -> list[frozenset]:
+    """Every coalition :func:`shapley` will ask the value of, so they can run as one batch."""
+    players = list(players)
+    n = len(players)
+    if n <= exact_limit:
+        return [frozenset(c) for size in range(n + 1) for c in combinations(players, size)]
+    seen: dict[frozenset, None] = {frozenset(): None}
+    for order in _orderings(n, permutations, seed):
+        coalition: frozenset = frozenset()
+        for index in order:
+            coalition = coalition | {players[index]}
+            seen[coalition] = None
+    return list(seen)
 
 
-def waterfall_by_lever(scenario: Scenario, *, draws: int = 500, seed: int = 0) -> pd.DataFrame:
-    """Expected NPV split into the four money levers and the programme cost.
+def _orderings(n: int, permutations: int, seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [rng.permutation(n) for _ in range(permutations)]
 
-    Returns a frame with columns ``component`` and ``value`` whose values sum to the
-    expected NPV (the last row, ``NPV``, is that total).
+
+def waterfall_by_lever(
+    scenario: Scenario, *, draws: int = 500, seed: int = 0, executor=None
+) -> pd.DataFrame:
+    """Expected NPV split into the five money levers and the programme cost.
+
+    Every coalition of levers runs on the same draws in one batch (inputs sampled once,
+    baseline run once). Returns a frame with columns ``component`` and ``value`` whose values
+    sum to the expected NPV (the last row, ``NPV``, is that total).
     """
-
-    def benefit(levers: frozenset) -> float:
-        if not levers:
-            return 0.0
-        return _expected_pv(scenario, draws, seed, levers=tuple(levers))[0]
-
-    phi = shapley(list(LEVERS), benefit)
-    total_benefit, cost = _expected_pv(scenario, draws, seed)
+    evaluator = Evaluator(scenario, draws, seed)
+    wanted = [c for c in coalitions(LEVERS) if c]
+    variants = [Variant(levers=tuple(lever for lever in LEVERS if lever in c)) for c in wanted]
+    table = {
+        c: float(e.pv_benefit.mean())
+        for c, e in zip(wanted, evaluator.evaluate(variants, executor), strict=True)
+    }
+    table[frozenset()] = 0.0
+    phi = shapley(list(LEVERS), table.__getitem__)
+    everything = evaluator.evaluate([Variant()], executor)[0]
+    total_benefit, cost = float(everything.pv_benefit.mean()), float(everything.pv_cost.mean())
     rows = [{"component": LEVER_LABELS[k], "value": phi[k]} for k in LEVERS]
     rows.append({"component": "Programme cost", "value": -cost})
     rows.append({"component": "NPV", "value": total_benefit - cost})
@@ -120,18 +140,30 @@ def waterfall_by_group(
     seed: int = 0,
     exact_limit: int = 8,
     permutations: int = 64,
+    executor=None,
 ) -> pd.DataFrame:
-    """Expected NPV split over work groups (costs included); rows sum to the total NPV."""
+    """Expected NPV split over work groups (costs included); rows sum to the total NPV.
+
+    Every coalition the Shapley values need runs on the same draws in one batch.
+    """
     groups = list(scenario.work_groups)
-
-    def npv(coalition: frozenset) -> float:
-        if not coalition:
-            return 0.0
-        benefit, cost = _expected_pv(scenario, draws, seed, groups_on=tuple(coalition))
-        return benefit - cost
-
-    phi = shapley(groups, npv, exact_limit=exact_limit, permutations=permutations, seed=seed)
-    total = npv(frozenset(groups))
+    wanted = [
+        c
+        for c in coalitions(groups, exact_limit=exact_limit, permutations=permutations, seed=seed)
+        if c
+    ]
+    evaluator = Evaluator(scenario, draws, seed)
+    variants = [Variant(groups_on=tuple(g in c for g in groups)) for c in wanted]
+    results = evaluator.evaluate(variants, executor)
+    table = {
+        c: float(e.pv_benefit.mean()) - float(e.pv_cost.mean())
+        for c, e in zip(wanted, results, strict=True)
+    }
+    table[frozenset()] = 0.0
+    phi = shapley(
+        groups, table.__getitem__, exact_limit=exact_limit, permutations=permutations, seed=seed
+    )
+    total = table[frozenset(groups)]
     rows = [{"component": g, "value": phi[g]} for g in groups]
     rows.append({"component": "NPV", "value": total})
     method = "exact" if len(groups) <= exact_limit else f"{permutations} random orderings"

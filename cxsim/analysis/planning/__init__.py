@@ -37,6 +37,7 @@ from cxsim.analysis.planning.result import OptimizationResult, build_result
 from cxsim.analysis.planning.search import RISKS, Search
 from cxsim.analysis.planning.space import decision_items
 from cxsim.errors import CxsimError
+from cxsim.montecarlo.executors import check_executor
 from cxsim.scenario import Scenario, load_scenario
 
 __all__ = ["RISKS", "OptimizationResult", "optimize"]
@@ -53,6 +54,7 @@ def optimize(
     start_shifts: Sequence[int] = (0, 6, 12),
     max_passes: int = 4,
     progress: bool = False,
+    executor: Any = None,
 ) -> OptimizationResult:
     """Search funding plans within a budget for the best NPV (docs/model.md §9).
 
@@ -75,6 +77,9 @@ def optimize(
         Most coordinate-ascent passes per start.
     progress : bool
         Show a progress bar over evaluated plans.
+    executor : concurrent.futures.Executor, optional
+        Evaluates each search step's candidate plans as tasks (groups of plans over all the
+        draws); the result is the same as without it.
 
     Returns
     -------
@@ -107,7 +112,17 @@ def optimize(
     if not scenario.work_groups:
         raise CxsimError(f"scenario {scenario.name!r} has no work groups: nothing to fund")
 
-    search = Search(scenario, items, budget, risk, int(draws), int(seed), max_passes, progress)
+    search = Search(
+        scenario,
+        items,
+        budget,
+        risk,
+        int(draws),
+        int(seed),
+        max_passes,
+        progress,
+        check_executor(executor),
+    )
     try:
         empty = search.evaluate(tuple(None for _ in items))
         assert empty is not None and empty.feasible  # funding nothing costs nothing

@@ -281,7 +281,7 @@ def written_scenario(
     from cxsim.uncertainty.sampling import draw_inputs
 
     items = search.items
-    evaluated = search.variant(search.overrides(best.plan))
+    evaluated = search.scenario_of(best.plan)
     data = evaluated.to_dict()
     funded = {item.name for item, k in zip(items, best.plan, strict=True) if k is not None}
     groups = data.get("work_groups") or {}

@@ -13,12 +13,20 @@ from typing import Any
 
 import numpy as np
 
-from cxsim.analysis.planning.space import Plan
-from cxsim.montecarlo import simulate
+from cxsim.analysis.evaluate import Edit, Evaluator, Variant
+from cxsim.analysis.planning.space import Item, Plan
+from cxsim.model.operating_model import modelled_capabilities
 from cxsim.outputs.mc_error import mean_se, quantile_se
 from cxsim.scenario import Scenario
 
 RISKS = ("mean", "p10")
+# The searches that only pick starting points for the ascent (the greedy plan, the cuts that
+# trim the scenario's own plan to the budget) rank plans on the first quarter of the draws (at
+# least 250) to spare three quarters of the work; every plan the answer is chosen from, and
+# every plan in the history, is evaluated on all the draws.
+QUICK_SHARE, QUICK_MIN = 0.25, 250
+# Cuts of the budget trimming that a quick ranking sends on to be decided on all the draws.
+CONFIRMED = 6
 OBJECTIVE_LABEL = {"mean": "expected NPV", "p10": "p10 NPV"}
 
 # ---------------------------------------------------------------- evaluations
@@ -37,9 +45,16 @@ class Evaluation:
 
 
 class Search:
-    """Evaluates plans on common random numbers, caches them and runs the searches."""
+    """Evaluates plans on common random numbers, caches them and runs the searches.
 
-    def __init__(self, scenario, items, budget, risk, draws, seed, max_passes, progress):
+    Plans are variants of the scenario for one :class:`~cxsim.analysis.evaluate.Evaluator`:
+    the inputs are sampled once, the baseline runs once, and each search step evaluates its
+    candidate plans together (on the ``executor`` when one is given).
+    """
+
+    def __init__(
+        self, scenario, items, budget, risk, draws, seed, max_passes, progress, executor=None
+    ):
         self.scenario = scenario
         self.items = items
         self.budget = budget
@@ -47,7 +62,14 @@ class Search:
         self.draws = draws
         self.seed = seed
         self.max_passes = max_passes
+        self.executor = executor
+        self.evaluator = Evaluator(scenario, draws, seed)
+        quick = max(QUICK_MIN, math.ceil(draws * QUICK_SHARE))
+        self.quick_evaluator = Evaluator(scenario, quick, seed) if quick < draws else None
+        self.groups = len(scenario.work_groups)
+        self.capabilities = len(modelled_capabilities(scenario))
         self.cache: dict[Plan, Evaluation | None] = {}
+        self.quick_cache: dict[Plan, Evaluation | None] = {}
         self.order: list[Evaluation] = []
         self.bar = None
         if progress:
@@ -61,88 +83,99 @@ class Search:
         """Expected spend of every item option, from the engine's own cost functions.
 
         A group's or capability's cost depends only on its own plan and cost inputs, so a
-        plan's spend is the sum of its items' spends. One parameter build per grid point
-        prices that option for every item at once.
+        plan's spend is the sum of its items' spends: each option is priced once, alone.
         """
-        from cxsim.model.leading import capability_cost, programme_cost
-        from cxsim.model.operating_model import modelled_capabilities
-        from cxsim.model.params import build_params
-        from cxsim.uncertainty.sampling import draw_inputs
-
-        groups = list(self.scenario.work_groups)
-        capabilities = modelled_capabilities(self.scenario)
         for item in self.items:
-            item.spend = [math.nan] * len(item.options)
-        width = max(len(item.options) for item in self.items)
-        for k in range(width):
-            overrides = {}
-            for item in self.items:
-                if k < len(item.options):
-                    overrides.update(item.options[k].overrides)
-            scenario = self.variant(overrides)
-            params = build_params(scenario, draw_inputs(scenario, self.seed, 0, self.draws))
-            group_spend = programme_cost(params).sum(axis=2).mean(axis=0)  # (G,)
-            cap_spend = capability_cost(params).sum(axis=2).mean(axis=0)  # (N,)
-            for item in self.items:
-                if k < len(item.options):
-                    item.spend[k] = float(
-                        group_spend[groups.index(item.name)]
-                        if item.kind == "work_group"
-                        else cap_spend[capabilities.index(item.name)]
-                    )
+            alone = [self.variant(self._alone(item, k)) for k in range(len(item.options))]
+            item.spend = [float(self.evaluator.spend(v).mean()) for v in alone]
+
+    def _alone(self, item: Item, k: int) -> Plan:
+        return tuple(k if other is item else None for other in self.items)
 
     def predicted_spend(self, plan: Plan) -> float:
         return sum(item.spend[k] for item, k in zip(self.items, plan, strict=True) if k is not None)
 
-    def variant(self, overrides: dict[str, Any]) -> Scenario:
-        if not overrides:
-            return self.scenario
-        return self.scenario.with_overrides(overrides, source="optimize")
+    def variant(self, plan: Plan) -> Variant:
+        """The plan as switches and edits of the sampled inputs."""
+        groups = [False] * self.groups
+        capabilities = [False] * self.capabilities
+        edits = []
+        for item, k in zip(self.items, plan, strict=True):
+            if k is None:
+                continue
+            (groups if item.kind == "work_group" else capabilities)[item.position] = True
+            edits += [
+                Edit(item.engine_kind, item.position, name, scale, shift)
+                for name, scale, shift in item.options[k].edits
+            ]
+        return Variant(tuple(groups), tuple(capabilities), edits=tuple(edits))
 
     def overrides(self, plan: Plan) -> dict[str, Any]:
+        """The plan as scenario overrides (to write it as a scenario file)."""
         out: dict[str, Any] = {}
         for item, k in zip(self.items, plan, strict=True):
             if k is not None:
                 out.update(item.options[k].overrides)
         return out
 
-    def evaluate(self, plan: Plan, screen: bool = True) -> Evaluation | None:
-        """Simulate a plan (cached).
+    def scenario_of(self, plan: Plan) -> Scenario:
+        overrides = self.overrides(plan)
+        if not overrides:
+            return self.scenario
+        return self.scenario.with_overrides(overrides, source="optimize")
+
+    def evaluate(self, plan: Plan, screen: bool = True, quick: bool = False) -> Evaluation | None:
+        """One plan (cached); see :meth:`evaluate_many`."""
+        return self.evaluate_many([plan], screen, quick)[0]
+
+    def evaluate_many(
+        self, plans: list[Plan], screen: bool = True, quick: bool = False
+    ) -> list[Evaluation | None]:
+        """Plans on the common draws, those not seen before evaluated together.
 
         With ``screen``, a plan whose spend is known to exceed the budget is not simulated
-        (None): spend is additive over items and priced up front.
+        (None): spend is additive over items and priced up front. ``quick`` ranks plans on
+        the first draws only (see ``QUICK_SHARE``); such evaluations stay out of the history.
         """
-        if self.cache.get(plan) is not None:
-            return self.cache[plan]
-        if screen and self.predicted_spend(plan) > self.budget * (1 + 1e-9):
-            return None
-        on = [item.name for item, k in zip(self.items, plan, strict=True) if k is not None]
-        result = simulate(
-            self.variant(self.overrides(plan)),
-            draws=self.draws,
-            seed=self.seed,
-            groups_on=on,
-            progress=False,
-        )
-        npv = result.npv
-        spends = result.programme_cost.sum(axis=1)
-        spend = float(spends.mean())
-        mean, p10 = float(npv.mean()), float(np.quantile(npv, 0.1))
-        errors = (mean_se(npv), quantile_se(npv, 0.1), mean_se(spends))
-        record = Evaluation(
-            plan,
-            spend,
-            mean,
-            p10,
-            mean if self.risk == "mean" else p10,
-            spend <= self.budget,
-            errors,
-        )
-        self.cache[plan] = record
-        self.order.append(record)
-        if self.bar is not None:
-            self.bar.update(1)
-        return record
+        if quick and self.quick_evaluator is None:
+            quick = False
+        cache = self.quick_cache if quick else self.cache
+        fresh = []
+        for plan in dict.fromkeys(plans):
+            if cache.get(plan) is not None:
+                continue
+            if screen and self.predicted_spend(plan) > self.budget * (1 + 1e-9):
+                continue
+            fresh.append(plan)
+        evaluator = self.quick_evaluator if quick else self.evaluator
+        assert evaluator is not None
+        results = evaluator.evaluate([self.variant(p) for p in fresh], self.executor)
+        for plan, outcome in zip(fresh, results, strict=True):
+            npv, spends = outcome.npv, outcome.spend
+            spend = float(spends.mean())
+            mean, p10 = float(npv.mean()), float(np.quantile(npv, 0.1))
+            record = Evaluation(
+                plan,
+                spend,
+                mean,
+                p10,
+                mean if self.risk == "mean" else p10,
+                spend <= self.budget,
+                (mean_se(npv), quantile_se(npv, 0.1), mean_se(spends)),
+            )
+            cache[plan] = record
+            if quick:
+                continue
+            self.order.append(record)
+            if self.bar is not None:
+                self.bar.update(1)
+        return [cache.get(plan) for plan in plans]
+
+    def full(self, record: Evaluation) -> Evaluation:
+        """The plan of a quick evaluation, evaluated on all the draws."""
+        evaluation = self.evaluate(record.plan, screen=False)
+        assert evaluation is not None  # not screened
+        return evaluation
 
     # -- moves
     def canonical(self, plan: Plan) -> Plan:
@@ -184,12 +217,12 @@ class Search:
         for _ in range(self.max_passes):
             changed = False
             for i, item in enumerate(self.items):
+                candidates = [
+                    self.move(current.plan, i, k) for k in [None, *range(len(item.options))]
+                ]
+                candidates = [c for c in candidates if c != current.plan]
                 best = current
-                for k in [None, *range(len(item.options))]:
-                    candidate = self.move(current.plan, i, k)
-                    if candidate == current.plan:
-                        continue
-                    record = self.evaluate(candidate)
+                for record in self.evaluate_many(candidates):
                     if record is not None and record.feasible and better(record, best):
                         best = record
                 if best is not current:
@@ -201,50 +234,61 @@ class Search:
     def trim(self, start: Evaluation) -> Evaluation:
         """From a plan over the budget, cut back (a smaller target, a later start, or not
         funding an item) where the objective lost per unit of spend saved is smallest, until
-        the plan fits."""
+        the plan fits.
+
+        Each step ranks every cut on the first draws (``quick``) and decides among the
+        :data:`CONFIRMED` best on all the draws: cheap, and as good as ranking every cut on
+        all of them on the flagship at several seeds.
+        """
         current = start
         while not current.feasible:
-            best, best_ratio = None, math.inf
-            for i, item in enumerate(self.items):
-                k_now = current.plan[i]
-                if k_now is None:
-                    continue
-                for k in [None, *range(len(item.options))]:
-                    if k is not None and item.spend[k] >= item.spend[k_now]:
-                        continue
-                    record = self.evaluate(self.move(current.plan, i, k), screen=False)
-                    saving = current.spend - record.spend
-                    if saving <= 0:
-                        continue
-                    ratio = (current.objective - record.objective) / saving
-                    if ratio < best_ratio:
-                        best, best_ratio = record, ratio
-            if best is None:  # nothing cheaper: fall back to funding nothing
-                return self.evaluate(tuple(None for _ in self.items))
-            current = best
+            cuts = [
+                self.move(current.plan, i, k)
+                for i, item in enumerate(self.items)
+                if current.plan[i] is not None
+                for k in [None, *range(len(item.options))]
+                if k is None or item.spend[k] < item.spend[current.plan[i]]
+            ]
+            if self.quick_evaluator is not None:
+                quick_now = self.evaluate(current.plan, screen=False, quick=True)
+                assert quick_now is not None
+                ranked = _cheapest_losses(
+                    quick_now, self.evaluate_many(cuts, screen=False, quick=True)
+                )
+                cuts = [record.plan for record in ranked[:CONFIRMED]]
+            ranked = _cheapest_losses(current, self.evaluate_many(cuts, screen=False))
+            if not ranked:  # nothing cheaper: fall back to funding nothing
+                nothing = self.evaluate(tuple(None for _ in self.items))
+                assert nothing is not None
+                return nothing
+            current = ranked[0]
         return current
 
     def greedy(self, start: Evaluation) -> Evaluation:
-        """Add, one at a time, the item option with the best objective gain per unit spend."""
-        current = start
+        """Add, one at a time, the item option with the best objective gain per unit spend
+        (ranked on the first draws, ``quick``); the plan it ends with on all the draws."""
+        current = self.evaluate(start.plan, quick=True)
+        assert current is not None
         while True:
+            candidates = [
+                self.move(current.plan, i, k)
+                for i, item in enumerate(self.items)
+                if current.plan[i] is None
+                for k in range(len(item.options))
+            ]
             best, best_ratio = None, -math.inf
-            for i, item in enumerate(self.items):
-                if current.plan[i] is not None:
+            for record in self.evaluate_many(candidates, quick=True):
+                if record is None or not record.feasible:
                     continue
-                for k in range(len(item.options)):
-                    record = self.evaluate(self.move(current.plan, i, k))
-                    if record is None or not record.feasible:
-                        continue
-                    gain = record.objective - current.objective
-                    if gain <= 0:
-                        continue
-                    extra = record.spend - current.spend
-                    ratio = gain / extra if extra > 0 else math.inf
-                    if ratio > best_ratio:
-                        best, best_ratio = record, ratio
+                gain = record.objective - current.objective
+                if gain <= 0:
+                    continue
+                extra = record.spend - current.spend
+                ratio = gain / extra if extra > 0 else math.inf
+                if ratio > best_ratio:
+                    best, best_ratio = record, ratio
             if best is None:
-                return current
+                return self.full(current)
             current = best
 
     def close(self) -> None:
@@ -255,3 +299,11 @@ class Search:
 def better(a: Evaluation, b: Evaluation) -> bool:
     """Higher objective wins; on a tie, lower spend."""
     return a.objective > b.objective or (a.objective == b.objective and a.spend < b.spend)
+
+
+def _cheapest_losses(current: Evaluation, records: list[Evaluation | None]) -> list[Evaluation]:
+    """Plans cheaper than ``current``, by the objective lost per unit of spend saved."""
+    cheaper = [r for r in records if r is not None and r.spend < current.spend]
+    return sorted(
+        cheaper, key=lambda r: (current.objective - r.objective) / (current.spend - r.spend)
+    )

@@ -89,6 +89,8 @@ class Option:
     overrides: tuple[tuple[str, Any], ...]
     target: float  # expected target after scaling
     start: float  # expected start month after the shift
+    # The same change as edits of the sampled inputs: (field, scale, shift) of this item.
+    edits: tuple[tuple[str, float, float], ...] = ()
 
 
 @dataclass
@@ -98,6 +100,11 @@ class Item:
     requires: tuple[int, ...]  # indices of items it requires
     options: list[Option]
     spend: list[float] = field(default_factory=list)  # expected spend per option
+    position: int = 0  # index among the scenario's work groups (or modelled capabilities)
+
+    @property
+    def engine_kind(self) -> str:
+        return "group" if self.kind == "work_group" else "capability"
 
     @property
     def enabler(self) -> int:
@@ -114,10 +121,17 @@ def item_options(
 ) -> list[Option]:
     """The distinct funded options of one item (duplicates after clipping dropped)."""
     seen: dict[str, Option] = {}
+    start_field = "plan_start" if prefix.startswith("work_groups.") else "start"
     for f in fractions:
         for s in shifts:
             overrides: dict[str, Any] = {}
+            edits: list[tuple[str, float, float]] = []
             if f != 1.0:
+                edits += [
+                    ("target", f, (1 - f) * level),
+                    ("cost_one_time", f, 0.0),
+                    ("cost_monthly", f, 0.0),
+                ]
                 # level + f·(target − level) = f·target + (1 − f)·level
                 overrides[f"{prefix}.plan.target"] = affine(plan.target, f, (1 - f) * level)
                 for key in ("one_time", "monthly"):
@@ -127,6 +141,7 @@ def item_options(
             start, applied = shifted(plan.start_month, s, horizon)
             if applied:
                 overrides[f"{prefix}.plan.start_month"] = start
+                edits.append((start_field, 1.0, applied))
             key = json.dumps(overrides, sort_keys=True)
             if key not in seen:
                 seen[key] = Option(
@@ -135,6 +150,7 @@ def item_options(
                     overrides=tuple(overrides.items()),
                     target=level + f * (expected_value(plan.target) - level),
                     start=expected_value(plan.start_month) + applied,
+                    edits=tuple(edits),
                 )
     # Largest fraction, earliest start first: option 0 is the item's own plan on the default grid.
     return sorted(seen.values(), key=lambda o: (-o.fraction, o.shift))
@@ -142,11 +158,12 @@ def item_options(
 
 def decision_items(scenario: Scenario, fractions, shifts) -> list[Item]:
     """Work groups (prerequisites first), then the capabilities that have a plan."""
-    from cxsim.model.operating_model import assessment_levels
+    from cxsim.model.operating_model import assessment_levels, modelled_capabilities
 
     horizon = scenario.horizon_months
     items: list[Item] = []
     index: dict[str, int] = {}
+    groups = list(scenario.work_groups)
     for name in topological_order(scenario.work_groups):
         group = scenario.work_groups[name]
         index[name] = len(items)
@@ -158,8 +175,10 @@ def decision_items(scenario: Scenario, fractions, shifts) -> list[Item]:
                 item_options(
                     f"work_groups.{name}", group.plan, group.cost, fractions, shifts, horizon
                 ),
+                position=groups.index(name),
             )
         )
+    modelled = modelled_capabilities(scenario)
     scores = scenario.model.maturity_assessment
     assessed = assessment_levels(scores) if scores else {}
     for name in CAPABILITIES:
@@ -185,6 +204,7 @@ def decision_items(scenario: Scenario, fractions, shifts) -> list[Item]:
                     horizon,
                     expected_value(level),
                 ),
+                position=modelled.index(name),
             )
         )
     return items
