@@ -110,3 +110,36 @@ def test_tornado_and_breakeven_errors():
         tornado(contact_case(0.3, 8.0, 40000))
     with pytest.raises(cxsim.CxsimError, match="unknown input"):
         breakeven(contact_case(0.3, 8.0, 40000), "responses.churn_reductoin")
+
+
+def test_breakeven_trials_are_simulate_with_the_input_fixed():
+    """Sampling once and setting the column equals a fresh run with the input fixed, even
+    for an input in a correlation (fixing it removes it from the copula either way)."""
+    from tests.conftest import FLAGSHIP
+
+    scenario = cxsim.load_scenario(FLAGSHIP)
+    param = "responses.churn_reduction"
+    assert any(param in c.between for c in scenario.correlations)
+    result = breakeven(scenario, param, draws=60, seed=4, grid=3)
+    for value, expected in result.curve.head(3).itertuples(index=False):
+        if expected == 0.0:
+            continue  # the break-even point itself
+        fixed = cxsim.simulate(scenario, draws=60, seed=4, fixed={param: value}, progress=False)
+        assert expected == float(fixed.outcomes["npv"].mean())
+
+
+def test_an_executor_gives_the_serial_tornado_and_breakeven():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cxsim.montecarlo import tasks
+
+    scenario = contact_case(0.3, 8.0, uniform(10000, 30000))
+    serial = tornado(scenario)
+    found = breakeven(scenario, "responses.avoidable_contacts", draws=300, seed=3)
+    with ThreadPoolExecutor(2) as pool, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tasks, "SLICE_ROWS", 128)  # several tasks per grid
+        assert tornado(scenario, executor=pool).equals(serial)
+        again = breakeven(
+            scenario, "responses.avoidable_contacts", draws=300, seed=3, executor=pool
+        )
+    assert again.value == found.value and again.curve.equals(found.curve)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import cxsim
-import cxsim.analysis.global_sensitivity as sobol_module
+import cxsim.montecarlo.tasks as tasks
 from cxsim.analysis.global_sensitivity import sobol, variance_shares
 from cxsim.cli import main
 from tests.conftest import FLAGSHIP, minimal_mapping
@@ -119,7 +119,7 @@ def test_variance_shares_of_the_one_driver_scenario():
 
 
 def test_executor_gives_the_serial_bits(flagship, monkeypatch):
-    monkeypatch.setattr(sobol_module, "SLICE_ROWS", 200)  # 64 × 13 rows → five slices
+    monkeypatch.setattr(tasks, "SLICE_ROWS", 200)  # 64 × 13 rows → five slices
     serial = sobol(flagship, n=64, seed=1)
     with ProcessPoolExecutor(max_workers=2) as executor:
         parallel = sobol(flagship, n=64, seed=1, executor=executor)

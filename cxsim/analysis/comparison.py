@@ -16,8 +16,8 @@ import pandas as pd
 
 from cxsim.errors import CxsimError
 from cxsim.montecarlo import simulate
-from cxsim.outputs.result import SimulationResult
 from cxsim.outputs.summary import SUMMARY_ROWS, format_value
+from cxsim.outputs.views import ALL, BaseResult
 from cxsim.scenario import Scenario
 
 COMPARED = (
@@ -39,7 +39,7 @@ class Comparison:
     """Several plans' outcomes, their differences from the first plan, and P(beats)."""
 
     names: list[str]
-    results: list[SimulationResult]
+    results: list[BaseResult]
     table: pd.DataFrame  # rows: outcome; columns: plan means, then differences
     beats: pd.DataFrame  # P(plan NPV > reference NPV) per plan, and P(NPV > 0)
     mechanisms: pd.DataFrame | None = None  # operating-model mechanisms per plan
@@ -100,6 +100,8 @@ def compare(
     names: Sequence[str] | None = None,
     draws: int = 1000,
     seed: int = 0,
+    keep: str = "auto",
+    executor=None,
 ) -> Comparison:
     """Simulate plans on common random numbers and tabulate them against the first.
 
@@ -111,6 +113,9 @@ def compare(
         Column labels (default: each scenario's name, made unique).
     draws, seed : int
         Monte Carlo draws and the shared seed.
+    keep, executor
+        As for :func:`cxsim.simulate`, for every plan: what each result keeps, and where
+        its chunks of draws run (same numbers either way).
     """
     if len(scenarios) < 2:
         raise CxsimError("compare needs at least two plans")
@@ -118,7 +123,10 @@ def compare(
     if len(horizons) > 1:
         raise CxsimError(f"plans must share one horizon to be compared (got {sorted(horizons)})")
     names = list(names) if names else _unique([s.name for s in scenarios])
-    results = [simulate(s, draws=draws, seed=seed, progress=False) for s in scenarios]
+    results = [
+        simulate(s, draws=draws, seed=seed, progress=False, keep=keep, executor=executor)
+        for s in scenarios
+    ]
     reference = results[0].outcomes
     columns = {}
     for name, result in zip(names, results, strict=True):
@@ -142,23 +150,27 @@ def compare(
     mechanisms = None
     if any(r.capabilities for r in results):
         mechanisms = pd.DataFrame(
-            {
-                name: {
-                    "targeting quality, first year": r.mechanisms["targeting_quality"][
-                        :, :12
-                    ].mean(),
-                    "targeting quality, whole horizon": r.mechanisms["targeting_quality"].mean(),
-                    "execution capacity, first year": r.mechanisms["execution_capacity"][
-                        :, :12
-                    ].mean(),
-                    "promise gap, first two years": r.promise_gap()[:, :24].mean(),
-                    "promise gap, peak month": r.promise_gap().mean(axis=0).max(),
-                    "acquisition lift, whole horizon": (r.acquisition_factor - 1.0).mean(),
-                }
-                for name, r in zip(names, results, strict=True)
-            }
+            {name: _mechanisms(r) for name, r in zip(names, results, strict=True)}
         )
     return Comparison(names, results, table, beats, mechanisms)
+
+
+def _mechanisms(result: BaseResult) -> dict[str, float]:
+    """The operating model's mechanisms, from monthly means over draws (so a streamed
+    summary shows them too)."""
+
+    def mean(key: tuple) -> np.ndarray:
+        return result.band(key).mean
+
+    gap = mean(("promise_gap", ALL))
+    return {
+        "targeting quality, first year": mean(("mechanism", "targeting_quality"))[:12].mean(),
+        "targeting quality, whole horizon": mean(("mechanism", "targeting_quality")).mean(),
+        "execution capacity, first year": mean(("mechanism", "execution_capacity"))[:12].mean(),
+        "promise gap, first two years": gap[:24].mean(),
+        "promise gap, peak month": gap.max(),
+        "acquisition lift, whole horizon": (mean(("acquisition_factor",)) - 1.0).mean(),
+    }
 
 
 def _unique(names: list[str]) -> list[str]:

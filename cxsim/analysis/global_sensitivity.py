@@ -14,25 +14,21 @@ over its whole distribution at once.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from concurrent.futures import Executor
-from itertools import repeat
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from cxsim.errors import CxsimError
-from cxsim.montecarlo import simulate, simulate_inputs
+from cxsim.montecarlo import outcomes_of_inputs, simulate, simulate_inputs
 from cxsim.scenario import Scenario
 from cxsim.uncertainty.distributions import Distribution
 from cxsim.uncertainty.sampling import draw_inputs
 
 __all__ = ["sobol", "variance_shares"]
 
-# Engine rows per batched call: enough to amortise numpy's overhead, few enough that one
-# slice's result arrays stay near 200 MB on the flagship (about 85 kB per row).
-SLICE_ROWS = 2048
 # Saltelli rows are mapped through the inverse CDFs; u is kept off 0 and 1 so an unbounded
 # distribution never maps to ±inf.
 _U_EPS = np.finfo(float).eps
@@ -141,7 +137,7 @@ def sobol(
     for column, item in enumerate(chosen):
         values[item.path] = np.asarray(_distribution(item.value).ppf(u[:, column]), dtype=float)
 
-    y = _evaluate(scenario, values, outcome, executor)
+    y = outcomes_of_inputs(scenario, values, outcome, executor)
     _check_defined(y, outcome, "Saltelli rows")
     indices = analyze(problem, y, calc_second_order=False, conf_level=level, seed=seed + 1)
     table = pd.DataFrame({"input": names})
@@ -273,38 +269,6 @@ def variance_shares(
     table.attrs.update({"r2": r2, "outcome": outcome, "draws": int(y.size), "seed": seed})
     table.attrs["notes"] = notes
     return table
-
-
-# -- the engine --------------------------------------------------------------------------
-
-
-def outcome_of_rows(scenario: Scenario, values: Mapping[str, np.ndarray], outcome: str):
-    """One outcome for every row of ``values`` (one engine draw per row).
-
-    Top level so that a process pool can pickle it; it returns only the outcome column.
-    """
-    return simulate_inputs(scenario, values).outcomes[outcome].to_numpy(dtype=float)
-
-
-def _evaluate(
-    scenario: Scenario,
-    values: dict[str, np.ndarray],
-    outcome: str,
-    executor: Executor | None,
-) -> np.ndarray:
-    """The outcome of every row, in slices of :data:`SLICE_ROWS` (the same slices whether
-    run here or on ``executor``, so both give the same bits)."""
-    rows = len(next(iter(values.values())))
-    slices = [
-        {path: column[start : start + SLICE_ROWS] for path, column in values.items()}
-        for start in range(0, rows, SLICE_ROWS)
-    ]
-    if executor is None:
-        parts = [outcome_of_rows(scenario, part, outcome) for part in slices]
-    else:
-        k = len(slices)
-        parts = list(executor.map(outcome_of_rows, repeat(scenario, k), slices, repeat(outcome, k)))
-    return np.concatenate(parts)
 
 
 def _medians(scenario: Scenario, rows: int) -> dict[str, np.ndarray]:

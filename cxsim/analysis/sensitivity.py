@@ -16,11 +16,13 @@ import pandas as pd
 from scipy.optimize import brentq
 
 from cxsim.errors import CxsimError
-from cxsim.montecarlo import simulate, simulate_inputs
+from cxsim.montecarlo import outcomes_of_inputs
+from cxsim.montecarlo.memory import keep_freed_memory
 from cxsim.outputs.summary import format_value
 from cxsim.scenario import Scenario
 from cxsim.scenario.schema import bounds_of
 from cxsim.uncertainty.distributions import Distribution
+from cxsim.uncertainty.sampling import draw_inputs
 
 
 def _point_values(scenario: Scenario, n: int) -> dict[str, np.ndarray]:
@@ -33,12 +35,17 @@ def _point_values(scenario: Scenario, n: int) -> dict[str, np.ndarray]:
 
 
 def tornado(
-    scenario: Scenario, *, low: float = 0.10, high: float = 0.90, metric: str = "npv"
+    scenario: Scenario,
+    *,
+    low: float = 0.10,
+    high: float = 0.90,
+    metric: str = "npv",
+    executor=None,
 ) -> pd.DataFrame:
     """Swing in NPV as each uncertain input moves from its ``low`` to its ``high`` quantile.
 
-    All runs (the base case and two per input) go through the engine at once, one
-    configuration per draw.
+    All runs (the base case and two per input) go through the engine as rows of batched
+    calls, one configuration per row, here or as tasks on ``executor`` (same numbers).
 
     Returns
     -------
@@ -64,7 +71,7 @@ def tornado(
         values[item.path][1 + 2 * i] = lo
         values[item.path][2 + 2 * i] = hi
         rows.append({"input": item.path, "low": lo, "high": hi})
-    outcome = simulate_inputs(scenario, values).outcomes[metric].to_numpy()
+    outcome = outcomes_of_inputs(scenario, values, metric, executor)
     table = pd.DataFrame(rows)
     table["npv_low"] = outcome[1::2]
     table["npv_high"] = outcome[2::2]
@@ -111,6 +118,7 @@ def breakeven(
     bounds: tuple[float, float] | None = None,
     grid: int = 9,
     xtol: float = 1e-6,
+    executor=None,
 ) -> BreakEven:
     """The value of ``param`` at which expected NPV is zero.
 
@@ -119,6 +127,10 @@ def breakeven(
     default the range the scenario format allows when it is finite (0..1 for shares),
     else the input's distribution support, else from its lower bound to 10× its current
     value; a coarse grid finds a sign change, then Brent's method pins it down.
+
+    The other inputs are sampled once; each trial only sets ``param``'s column, and the
+    whole grid runs as rows of batched engine calls (here or on ``executor``). Every trial
+    equals ``simulate(scenario, draws, seed, fixed={param: value})`` bit for bit.
     """
     paths = {i.path: i for i in scenario.inputs()}
     if param not in paths:
@@ -131,12 +143,23 @@ def breakeven(
     if not lo < hi:
         raise CxsimError(f"{param}: empty search range [{lo:g}, {hi:g}]")
 
+    keep_freed_memory()
+    # Fixing the input takes it out of the sampling (and out of any correlation) whatever
+    # its value, so the other inputs' draws are the same for every trial value.
+    sampled = draw_inputs(scenario, seed, 0, draws, {param: float(current)})
+
+    def expected_at(trials: np.ndarray) -> np.ndarray:
+        """Expected NPV at each trial value: the trials as consecutive blocks of rows."""
+        values = {path: np.tile(column, len(trials)) for path, column in sampled.items()}
+        values[param] = np.repeat(trials, draws)
+        npv = outcomes_of_inputs(scenario, values, "npv", executor)
+        return npv.reshape(len(trials), draws).mean(axis=1)
+
     def expected(value: float) -> float:
-        result = simulate(scenario, draws=draws, seed=seed, fixed={param: value}, progress=False)
-        return float(result.outcomes["npv"].mean())
+        return float(expected_at(np.array([value]))[0])
 
     xs = np.linspace(lo, hi, grid)
-    ys = np.array([expected(x) for x in xs])
+    ys = expected_at(xs)
     points = dict(zip(xs.tolist(), ys.tolist(), strict=True))
     crossing = np.flatnonzero(np.sign(ys[:-1]) * np.sign(ys[1:]) <= 0)
     if crossing.size == 0:
