@@ -166,6 +166,7 @@ def variance_shares(
     seed: int = 0,
     outcome: str = "npv",
     result: Any = None,
+    executor: Executor | None = None,
 ) -> pd.DataFrame:
     """Share of an outcome's variance per uncertain input, by standardized rank regression.
 
@@ -191,6 +192,8 @@ def variance_shares(
     result : SimulationResult, optional
         A run of this scenario (without ``fixed`` inputs) to reuse instead of simulating
         again; its draws and seed replace ``draws`` and ``seed``.
+    executor : concurrent.futures.Executor, optional
+        Where the run's chunks of draws go (the same numbers as without).
 
     Returns
     -------
@@ -226,7 +229,9 @@ def variance_shares(
                 f"inputs (got {draws}); a few thousand give stable shares"
             )
         seed = _check_seed(seed)
-        result = simulate(scenario, draws=int(draws), seed=seed, progress=False)
+        result = simulate(
+            scenario, draws=int(draws), seed=seed, progress=False, keep="summary", executor=executor
+        )
     else:
         mine = [(i.path, i.value) for i in uncertain]
         theirs = [(i.path, i.value) for i in result.scenario.uncertain_inputs()]

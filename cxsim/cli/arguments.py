@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
 from pathlib import Path
 
 from cxsim.errors import Problem, ScenarioError
@@ -29,6 +31,46 @@ def whole_number(minimum: int):
 
 positive_int = whole_number(1)
 non_negative_int = whole_number(0)
+
+
+def positive_number(text: str) -> float:
+    """An argparse type accepting a finite number > 0 (usage error otherwise)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a number above 0, got {text}")
+    return value
+
+
+positive_number.__name__ = "number > 0"
+
+
+def add_executor(p) -> None:
+    """``--workers N`` / ``--scheduler ADDRESS``: where the work runs (Dask, optional)."""
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=positive_int,
+        metavar="N",
+        help="run on a local Dask cluster of N worker processes (needs cxsim[distributed])",
+    )
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on the Dask cluster whose scheduler is at ADDRESS, e.g. tcp://10.0.0.5:8786",
+    )
+
+
+def executor_of(args: argparse.Namespace):
+    """A context giving the executor ``--workers``/``--scheduler`` ask for (None: here)."""
+    workers, scheduler = getattr(args, "workers", None), getattr(args, "scheduler", None)
+    if workers is None and scheduler is None:
+        return contextlib.nullcontext(None)
+    from cxsim.montecarlo.executors import dask_executor
+
+    return dask_executor(workers=workers, scheduler=scheduler)
 
 
 def add_set(p) -> None:

@@ -12,7 +12,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cxsim.analysis.planning import RISKS, optimize
-from cxsim.cli.arguments import EXIT_OK, non_negative_int, positive_int, write_chart
+from cxsim.cli.arguments import (
+    EXIT_OK,
+    add_executor,
+    executor_of,
+    non_negative_int,
+    positive_int,
+    write_chart,
+)
 from cxsim.errors import CxsimError
 from cxsim.scenario import load_scenario
 
@@ -43,6 +50,7 @@ def add_optimize(sub) -> None:
     p.add_argument("--force", action="store_true", help="replace an existing --out file")
     p.add_argument("--frontier", type=Path, metavar="PNG", help="write the frontier chart")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_executor(p)
     p.set_defaults(handler=_cmd_optimize)
 
 
@@ -76,14 +84,17 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
             raise CxsimError(f"{out}: file exists; pass --force to replace it")
     if args.frontier is not None and args.frontier.suffix.lower() != ".png":
         raise CxsimError(f"{args.frontier}: --frontier needs a file name ending in .png")
-    result = optimize(
-        load_scenario(args.file),
-        args.budget,
-        risk=args.risk,
-        draws=args.draws,
-        seed=args.seed,
-        progress=not args.quiet and bool(getattr(sys.stderr, "isatty", lambda: False)()),
-    )
+    scenario = load_scenario(args.file)
+    with executor_of(args) as executor:
+        result = optimize(
+            scenario,
+            args.budget,
+            risk=args.risk,
+            draws=args.draws,
+            seed=args.seed,
+            progress=not args.quiet and bool(getattr(sys.stderr, "isatty", lambda: False)()),
+            executor=executor,
+        )
     print(result.summary())
     if out is not None:
         result.to_yaml(out)

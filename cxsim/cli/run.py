@@ -9,10 +9,13 @@ from pathlib import Path
 from cxsim.cli.arguments import (
     EXIT_INVALID,
     EXIT_OK,
+    add_executor,
     add_set,
+    executor_of,
     load_scenario_with_sets,
     non_negative_int,
     positive_int,
+    positive_number,
 )
 from cxsim.errors import CxsimError, ScenarioError
 
@@ -39,7 +42,23 @@ def add_run(sub) -> None:
         default=None,
         help="Monte Carlo draws (default: 1, or 2000 when inputs are uncertain)",
     )
+    p.add_argument(
+        "--keep",
+        choices=("auto", "all", "summary"),
+        default="auto",
+        help="what the result keeps: every draw's monthly arrays (all), or per-draw outcomes "
+        "and streamed monthly bands (summary); auto (default) keeps all while the arrays "
+        "fit in 256 MB",
+    )
+    p.add_argument(
+        "--target-error",
+        type=positive_number,
+        metavar="X",
+        help="add draws until the Monte Carlo errors of mean, p5 and p95 NPV are within X of "
+        "the NPV's p5-p95 width (e.g. 0.01); --draws is then the first batch's size",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_executor(p)
     add_set(p)
     p.add_argument(
         "--plots",
@@ -71,25 +90,41 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.xlsx is not None and args.xlsx.suffix.lower() != ".xlsx":
         raise CxsimError(f"{args.xlsx}: --xlsx needs a file name ending in .xlsx")
     draws = args.draws or _default_draws(scenario)
-    result = simulate(scenario, draws=draws, seed=args.seed, progress=False if args.quiet else None)
-    print(business_case(result))
-    for note in scenario.notes:
-        print(f"note: {note}")
-    sensitivity = None
-    if scenario.uncertain_inputs() and (args.xlsx or args.plots):
-        from cxsim.analysis.sensitivity import tornado
+    # Everything is computed before anything is written: a failure (a lost cluster, say)
+    # leaves no partial output behind.
+    with executor_of(args) as executor:
+        result = simulate(
+            scenario,
+            draws=draws,
+            seed=args.seed,
+            progress=False if args.quiet else None,
+            keep=args.keep,
+            target_error=args.target_error,
+            executor=executor,
+        )
+        sensitivity = waterfall = None
+        if scenario.uncertain_inputs() and (args.xlsx or args.plots):
+            from cxsim.analysis.sensitivity import tornado
 
-        sensitivity = tornado(scenario)
+            sensitivity = tornado(scenario, executor=executor)
+        if args.plots is not None:
+            from cxsim.analysis.attribution import waterfall_by_lever
+
+            # Shapley over levers needs 2^5 coalitions: cap their draws to keep --plots quick.
+            waterfall = waterfall_by_lever(
+                scenario, draws=min(result.draws, 300), seed=result.seed, executor=executor
+            )
+    print(business_case(result))
+    for note in [*result.notes, *scenario.notes]:
+        print(f"note: {note}")
     if args.out is not None:
         written = write_results(result, args.out, force=args.force, inputs=[args.file])
         print(f"\nWrote {len(written)} files to {args.out}/: " + ", ".join(p.name for p in written))
+        for reason in written.skipped:
+            print(f"  not written: {reason}")
     if args.plots is not None:
-        from cxsim.analysis.attribution import waterfall_by_lever
-
-        # Shapley over levers runs 2^5 simulations: cap their draws to keep --plots quick.
-        waterfall = waterfall_by_lever(scenario, draws=min(draws, 300), seed=result.seed)
-        written = write_plots(result, args.plots, sensitivity=sensitivity, waterfall=waterfall)
-        print(f"Wrote {len(written)} charts to {args.plots}/")
+        charts = write_plots(result, args.plots, sensitivity=sensitivity, waterfall=waterfall)
+        print(f"Wrote {len(charts)} charts to {args.plots}/")
     if args.xlsx is not None:
         result.to_excel(args.xlsx, sensitivity=sensitivity)
         print(f"Wrote workbook {args.xlsx}")

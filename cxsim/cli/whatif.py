@@ -7,7 +7,9 @@ from pathlib import Path
 
 from cxsim.cli.arguments import (
     EXIT_OK,
+    add_executor,
     add_set,
+    executor_of,
     load_scenario_with_sets,
     non_negative_int,
     positive_int,
@@ -27,6 +29,7 @@ def add_compare(sub) -> None:
     p.add_argument("files", type=Path, nargs="+", help="scenario files; the first is the reference")
     p.add_argument("--draws", type=positive_int, default=2000, help="draws (default 2000)")
     p.add_argument("--seed", type=non_negative_int, default=0, help="shared seed (default 0)")
+    add_executor(p)
     p.set_defaults(handler=_cmd_compare)
 
 
@@ -39,7 +42,11 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     names = _short_names([path.stem for path in args.files])
     if len(set(names)) < len(names):
         names = [str(path) for path in args.files]
-    print(compare(scenarios, names=names, draws=args.draws, seed=args.seed).to_text())
+    with executor_of(args) as executor:
+        comparison = compare(
+            scenarios, names=names, draws=args.draws, seed=args.seed, executor=executor
+        )
+    print(comparison.to_text())
     return EXIT_OK
 
 
@@ -89,25 +96,26 @@ def add_sensitivity(sub) -> None:
         help="variance: seed of the run; sobol: scrambling of the design (default 0)",
     )
     p.add_argument("--plot", type=Path, metavar="PNG", help="write the matching chart")
+    add_executor(p)
     p.set_defaults(handler=_cmd_sensitivity)
 
 
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
     scenario = load_scenario_with_sets(args.file, args.set)
-    if args.method == "sobol":
-        return _print_sobol(scenario, args)
-    if args.method == "variance":
-        return _print_variance_shares(scenario, args)
-    return _print_tornado(scenario, args)
+    show = {"sobol": _print_sobol, "variance": _print_variance_shares}.get(
+        args.method, _print_tornado
+    )
+    with executor_of(args) as executor:
+        return show(scenario, args, executor)
 
 
-def _print_tornado(scenario, args: argparse.Namespace) -> int:
+def _print_tornado(scenario, args: argparse.Namespace, executor=None) -> int:
     from cxsim.analysis.sensitivity import tornado
     from cxsim.outputs.summary import format_value
 
     if not 0 < args.low < args.high < 1:
         raise CxsimError(f"need 0 < --low < --high < 1 (got {args.low}, {args.high})")
-    table = tornado(scenario, low=args.low, high=args.high)
+    table = tornado(scenario, low=args.low, high=args.high, executor=executor)
     base = table["base"].iloc[0]
     print(
         f"Tornado for {scenario.name}: NPV with every input at its median = "
@@ -132,10 +140,10 @@ def _print_tornado(scenario, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_sobol(scenario, args: argparse.Namespace) -> int:
+def _print_sobol(scenario, args: argparse.Namespace, executor=None) -> int:
     from cxsim.analysis.global_sensitivity import sobol
 
-    table = sobol(scenario, n=args.n, seed=args.seed)
+    table = sobol(scenario, n=args.n, seed=args.seed, executor=executor)
     level = table.attrs["level"]
     print(
         f"Sobol' indices of NPV for {scenario.name} (n = {args.n}: {table.attrs['rows']:,} "
@@ -173,10 +181,10 @@ def _interval(value: float, half: float) -> str:
     return f"[{value - half:.3f}, {value + half:.3f}]"
 
 
-def _print_variance_shares(scenario, args: argparse.Namespace) -> int:
+def _print_variance_shares(scenario, args: argparse.Namespace, executor=None) -> int:
     from cxsim.analysis.global_sensitivity import variance_shares
 
-    table = variance_shares(scenario, draws=args.draws, seed=args.seed)
+    table = variance_shares(scenario, draws=args.draws, seed=args.seed, executor=executor)
     print(
         f"Variance shares of NPV for {scenario.name} by rank regression "
         f"({table.attrs['draws']:,} draws, seed {args.seed}): R² = {table.attrs['r2']:.1%}"
@@ -224,6 +232,7 @@ def add_breakeven(sub) -> None:
     p.add_argument("--seed", type=non_negative_int, default=0)
     add_set(p)
     p.add_argument("--plot", type=Path, metavar="PNG", help="write the expected-NPV curve")
+    add_executor(p)
     p.set_defaults(handler=_cmd_breakeven)
 
 
@@ -231,13 +240,15 @@ def _cmd_breakeven(args: argparse.Namespace) -> int:
     from cxsim.analysis.sensitivity import breakeven
 
     scenario = load_scenario_with_sets(args.file, args.set)
-    result = breakeven(
-        scenario,
-        args.param,
-        draws=args.draws,
-        seed=args.seed,
-        bounds=tuple(args.range) if args.range else None,
-    )
+    with executor_of(args) as executor:
+        result = breakeven(
+            scenario,
+            args.param,
+            draws=args.draws,
+            seed=args.seed,
+            bounds=tuple(args.range) if args.range else None,
+            executor=executor,
+        )
     print(result.message)
     if args.plot:
         write_chart(result.plot, args.plot)

@@ -108,13 +108,15 @@ def ordered(executor: Executor | None, task: Callable, arguments: Iterable[tuple
 
 @contextlib.contextmanager
 def dask_executor(
-    workers: int | None = None, scheduler: str | None = None, *, retries: int = 2, timeout=20
+    workers: int | None = None, scheduler: str | None = None, *, retries: int = 2, timeout=None
 ):
     """An executor on a Dask cluster: a new local one with ``workers`` processes, or the one
     whose scheduler is at ``scheduler`` (e.g. ``tcp://10.0.0.5:8786``).
 
-    Tasks whose worker dies are retried ``retries`` times. Needs the ``distributed`` extra:
-    ``pip install "cxsim[distributed]"``.
+    Tasks whose worker dies are retried ``retries`` times. Joining a scheduler waits
+    ``timeout`` (default: Dask's ``distributed.comm.timeouts.connect``, 30 s, which
+    ``DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=5s`` changes) and then fails clearly. Needs
+    the ``distributed`` extra: ``pip install "cxsim[distributed]"``.
     """
     if (workers is None) == (scheduler is None):
         raise CxsimError("give either a number of workers or a scheduler address, not both")
@@ -129,13 +131,13 @@ def dask_executor(
     cluster = None
     try:
         if scheduler is not None:
-            client = Client(scheduler, timeout=timeout)
+            client = Client(scheduler, **({} if timeout is None else {"timeout": timeout}))
         else:
             cluster = LocalCluster(
                 n_workers=workers,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",  # any free port: never clash with a running cluster
                 silence_logs=50,  # CRITICAL only: workers' chatter is not the user's business
             )
             client = Client(cluster)

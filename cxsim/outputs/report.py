@@ -15,6 +15,7 @@ import pandas as pd
 from cxsim.errors import CxsimError
 from cxsim.outputs.result import SimulationResult
 from cxsim.outputs.summary import format_value
+from cxsim.outputs.views import BaseResult
 
 HORIZON_UNITS = {
     "customers": "count",
@@ -29,7 +30,7 @@ HORIZON_UNITS = {
 }
 
 
-def business_case(result: SimulationResult) -> str:
+def business_case(result: BaseResult) -> str:
     """A readable business case: summary, lagging indicators at the horizon, segment economics."""
     lines = [result.summary().to_text(), ""]
     seed_note = f"seed {result.seed}, {result.draws} draw(s)"
@@ -90,43 +91,68 @@ def check_output_dir(out: Path, inputs: list[Path], force: bool) -> None:
         raise CxsimError(f"{out}: folder exists and is not empty; use --force to replace it")
 
 
+class Written(list):
+    """The files :func:`write_results` wrote (sorted paths), and ``skipped``: a sentence per
+    table it did not write, saying why and how to get it."""
+
+    def __init__(self, paths, skipped: list[str]):
+        super().__init__(paths)
+        self.skipped = skipped
+
+
 def write_results(
-    result: SimulationResult,
+    result: BaseResult,
     out: Path,
     *,
     force: bool = False,
     inputs: list[Path] | None = None,
     max_rows: int = 2_000_000,
-) -> list[Path]:
+) -> Written:
     """Write the result's tables as CSV plus the resolved scenario into ``out``.
+
+    Every result writes the summary, per-draw outcomes and yearly cash flow, the horizon
+    table, segment economics and the monthly bands (``lagging_quantiles.csv``,
+    ``leading_quantiles.csv``). A result that kept every draw's monthly arrays also writes
+    the per-draw monthly tables ``cash_flow.csv``, ``leading.csv`` and, up to ``max_rows``
+    rows, ``lagging.csv``; what is left out is listed in the return value's ``skipped``.
 
     Files are written into a temporary folder beside ``out`` and moved into place
     only when complete, so a failure never leaves a half-written results folder.
     """
     check_output_dir(out, inputs or [], force)
+    tables: dict[str, pd.DataFrame] = {
+        "summary.csv": result.summary().frame,
+        "outcomes.csv": result.outcomes,
+        "cash_flow_yearly.csv": result.yearly_cash_flow,
+        "horizon.csv": result.horizon_table(),
+        "segment_economics.csv": result.segment_economics(),
+        "lagging_quantiles.csv": result.quantiles(),
+        "leading_quantiles.csv": result.leading_quantiles(),
+    }
+    skipped = []
+    if isinstance(result, SimulationResult):
+        tables["cash_flow.csv"] = result.cash_flow
+        tables["leading.csv"] = result.leading
+        rows = len(result.metric_names) * (len(result.segments) + 1) * 2 * result.draws
+        rows *= result.horizon
+        if rows <= max_rows:
+            tables["lagging.csv"] = result.frame
+        else:
+            skipped.append(
+                f"lagging.csv (every draw's monthly lagging indicators) would have {rows:,} "
+                f"rows, more than {max_rows:,}: lagging_quantiles.csv holds their bands; for "
+                "the draws themselves use result.frame_of(metric) in Python, or fewer draws"
+            )
+    else:
+        skipped.append(
+            "cash_flow.csv, leading.csv and lagging.csv (every draw's monthly values) need "
+            "the per-draw monthly arrays, which this run did not keep (keep='summary'): "
+            "run with --keep all to write them; the bands are in *_quantiles.csv"
+        )
     parent = out.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=parent))
     try:
-        tables: dict[str, pd.DataFrame] = {
-            "summary.csv": result.summary().frame,
-            "outcomes.csv": result.outcomes,
-            "cash_flow.csv": result.cash_flow,
-            "leading.csv": result.leading,
-            "horizon.csv": result.horizon_table(),
-            "segment_economics.csv": result.segment_economics(),
-        }
-        rows = (
-            len(result.metric_names)
-            * (len(result.segments) + 1)
-            * 2
-            * result.draws
-            * result.horizon
-        )
-        if result.draws > 1:
-            tables["lagging_quantiles.csv"] = result.quantiles()
-        if rows <= max_rows:
-            tables["lagging.csv"] = result.frame
         for name, table in tables.items():
             index = name in ("summary.csv", "horizon.csv", "segment_economics.csv", "outcomes.csv")
             table.to_csv(staging / name, index=index)
@@ -137,7 +163,7 @@ def write_results(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return sorted(out.iterdir())
+    return Written(sorted(out.iterdir()), skipped)
 
 
 def save_figure(ax, path: Path) -> Path:
@@ -152,9 +178,7 @@ def save_figure(ax, path: Path) -> Path:
     return Path(path)
 
 
-def write_plots(
-    result: SimulationResult, folder: Path, sensitivity=None, waterfall=None
-) -> list[Path]:
+def write_plots(result: BaseResult, folder: Path, sensitivity=None, waterfall=None) -> list[Path]:
     """The standard charts of a result as PNG files in ``folder`` (created if needed).
 
     ``sensitivity`` (a tornado table) and ``waterfall`` (a lever waterfall) add their charts.

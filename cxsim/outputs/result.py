@@ -24,7 +24,7 @@ from cxsim.model.finance import discounted, irr, npv, payback_month
 from cxsim.model.leading import total_cost
 from cxsim.model.operating_model import promise_gap
 from cxsim.model.responses import LEVERS
-from cxsim.outputs.views import ALL, QUANTILES, Band, BaseResult
+from cxsim.outputs.views import ALL, QUANTILES, YEARLY, Band, BaseResult
 
 if TYPE_CHECKING:
     from cxsim.scenario import Scenario
@@ -195,8 +195,8 @@ class SimulationResult(BaseResult):
     def yearly(self, name: str) -> np.ndarray:
         """Per-draw yearly sums (draw, year) of programme_cost, incremental_profit or
         incremental_cash_flow; months 0–11 are year 1."""
-        if name not in ("programme_cost", "incremental_profit", "incremental_cash_flow"):
-            raise CxsimError(f"no yearly line {name!r}")
+        if name not in YEARLY:
+            raise CxsimError(f"no yearly line {name!r}; known: {', '.join(YEARLY)}")
         starts = list(range(0, self.horizon, 12))
         return np.add.reduceat(getattr(self, name), starts, axis=1)
 

@@ -1,7 +1,9 @@
-"""The tidy per-draw tables of a full simulation result: cash flow, indicators, metrics.
+"""Tidy tables of results: per-draw monthly ones of a full result, and those any result has.
 
-Each is a function of a :class:`~cxsim.outputs.result.SimulationResult` (which exposes it as
-a method or property); tables are built only when asked, from the result's arrays.
+Each is a function of a result (which exposes it as a method or property); tables are built
+only when asked, from the result's arrays. Label columns (segment, arm, metric, work group)
+are categorical: a tidy frame repeats each label millions of times, and as Python strings
+that cost about 60 bytes a row and most of the time to build.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import pandas as pd
 
 from cxsim.errors import CxsimError
 from cxsim.model.engine import ARMS
+from cxsim.outputs.views import YEARLY
 
 if TYPE_CHECKING:
     from cxsim.outputs.result import SimulationResult
+    from cxsim.outputs.views import BaseResult
 
 ALL = "all"
 MAX_FRAME_ROWS = 20_000_000
@@ -43,7 +47,7 @@ def leading(result: SimulationResult) -> pd.DataFrame:
         {
             "draw": draws.ravel(),
             "month": months.ravel(),
-            "work_group": np.asarray(result.work_groups, dtype=object)[groups.ravel()] if g else [],
+            "work_group": labels(groups.ravel(), result.work_groups),
             "value": result.leading_values.ravel(),
         }
     )
@@ -62,25 +66,70 @@ def frame(result: SimulationResult) -> pd.DataFrame:
     return pd.concat([result.frame_of(name) for name in names], ignore_index=True)
 
 
+def labels(codes: np.ndarray, names: list[str] | tuple[str, ...]) -> pd.Categorical[str]:
+    """A categorical column: ``names[code]`` per row, stored as codes."""
+    return pd.Categorical.from_codes(codes, categories=pd.Index(list(names)))
+
+
+def yearly_cash_flow(result: BaseResult) -> pd.DataFrame:
+    """Per-draw yearly cash flow: draw, year (1, 2, ...), programme_cost, incremental_profit,
+    incremental_cash_flow (sums over the year's months; the last year may be partial)."""
+    lines = {name: result.yearly(name) for name in YEARLY}
+    draws, years = lines[YEARLY[0]].shape
+    draw, year = np.meshgrid(np.arange(draws), np.arange(1, years + 1), indexing="ij")
+    table = {"draw": draw.ravel(), "year": year.ravel()}
+    table.update({name: values.ravel() for name, values in lines.items()})
+    return pd.DataFrame(table)
+
+
+def leading_quantiles(result: BaseResult) -> pd.DataFrame:
+    """Leading indicators' bands: month, work_group, mean, p5, p50, p95 over draws."""
+    parts = []
+    for g, group in enumerate(result.work_groups):
+        band = result.band(("leading", group))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "month": np.arange(result.horizon),
+                    "work_group": labels(np.full(result.horizon, g), result.work_groups),
+                    "mean": band.mean,
+                    "p5": band.p5,
+                    "p50": band.p50,
+                    "p95": band.p95,
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame(columns=["month", "work_group", "mean", "p5", "p50", "p95"])
+    return pd.concat(parts, ignore_index=True)
+
+
 def frame_of(
     result: SimulationResult, metric: str, segments: list[str] | None = None
 ) -> pd.DataFrame:
     """The tidy frame of one metric (all draws), for segments (default: each and ``all``)."""
-    labels = segments or result.labels_for(metric)
+    chosen = segments or result.labels_for(metric)
+    every_segment = [*result.segments, ALL]
+    unknown = [s for s in chosen if s not in every_segment]
+    if unknown:
+        raise CxsimError(f"unknown segments {unknown}; known: {', '.join(every_segment)}")
+    arms, draws, months = np.meshgrid(
+        np.arange(2), np.arange(result.draws), np.arange(result.horizon), indexing="ij"
+    )
+    rows = arms.size
     parts = []
-    for label in labels:
+    for label in chosen:
         values = result.metric(metric, label)  # (arm, draw, month)
-        arms, draws, months = np.meshgrid(
-            np.arange(2), np.arange(result.draws), np.arange(result.horizon), indexing="ij"
-        )
         parts.append(
             pd.DataFrame(
                 {
                     "draw": draws.ravel(),
                     "month": months.ravel(),
-                    "segment": label,
-                    "arm": np.asarray(ARMS, dtype=object)[arms.ravel()],
-                    "metric": metric,
+                    "segment": labels(np.full(rows, every_segment.index(label)), every_segment),
+                    "arm": labels(arms.ravel(), ARMS),
+                    "metric": labels(
+                        np.full(rows, result.metric_names.index(metric)), result.metric_names
+                    ),
                     "value": values.ravel(),
                 }
             )

@@ -278,6 +278,20 @@ class BaseResult:
             )
         return pd.DataFrame(rows).set_index("segment")
 
+    @property
+    def yearly_cash_flow(self) -> pd.DataFrame:
+        """Per-draw yearly cash flow: draw, year (1, 2, ...), programme_cost,
+        incremental_profit, incremental_cash_flow (the last year may be partial)."""
+        from cxsim.outputs.tables import yearly_cash_flow
+
+        return yearly_cash_flow(self)
+
+    def leading_quantiles(self) -> pd.DataFrame:
+        """Leading indicators' bands: month, work_group, mean, p5, p50, p95 over draws."""
+        from cxsim.outputs.tables import leading_quantiles
+
+        return leading_quantiles(self)
+
     # -- writing ---------------------------------------------------------------------------
     def to_excel(
         self,
