@@ -94,3 +94,35 @@ def test_python_m_cxsim():
     )
     assert bad.returncode == 1
     assert "file not found" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_help_and_validate_start_without_the_heavy_libraries():
+    """``cxsim --help`` and ``cxsim validate`` import neither pandas nor scipy nor matplotlib:
+    they answer in a fraction of a second."""
+    import subprocess
+    import sys
+
+    from tests.conftest import FLAGSHIP, ROOT
+
+    code = (
+        "import sys, contextlib, io\n"
+        "from cxsim.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n"
+        "        main(['--help'])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        f"    assert main(['validate', {str(FLAGSHIP)!r}]) == 0\n"
+        "print(sorted(m for m in ('pandas', 'scipy', 'matplotlib') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_cli_offers_the_planners_objectives():
+    from cxsim.analysis.planning import RISKS
+    from cxsim.cli.optimize import RISKS as offered
+
+    assert offered == RISKS

@@ -157,6 +157,26 @@ def test_draws_broadcast_and_equal_without_uncertainty(minimal):
     assert np.all(npv == npv[0])
 
 
+def test_the_tidy_frame_holds_each_metric_array_in_its_rows():
+    """Every (metric, segment, arm, draw, month) row carries that element of metric()."""
+    result = cxsim.simulate(FLAGSHIP, seed=3, draws=7, keep="all")
+    frame = result.frame
+    assert len(frame) == sum(
+        2 * 7 * result.horizon * len(result.labels_for(m)) for m in result.metric_names
+    )
+    rng = np.random.default_rng(0)
+    for row in frame.iloc[rng.integers(0, len(frame), 200)].itertuples():
+        arm = ("programme", "baseline").index(row.arm)
+        expected = result.metric(row.metric, row.segment)[arm, row.draw, row.month]
+        assert row.value == expected
+    one = result.frame_of("nps", ["all"])
+    np.testing.assert_array_equal(
+        one["value"].to_numpy().reshape(2, 7, result.horizon), result.metric("nps", "all")
+    )
+    with pytest.raises(cxsim.CxsimError, match="unknown metric 'npss'"):
+        result.frame_of("npss")
+
+
 def test_result_tables_have_the_promised_columns():
     result = cxsim.simulate(FLAGSHIP, seed=1)
     assert list(result.frame.columns) == ["draw", "month", "segment", "arm", "metric", "value"]

@@ -87,3 +87,14 @@ def test_contact_saving_npv_matches_closed_form():
     assert outcome["npv"] == pytest.approx(pv_saving - pv_cost, rel=1e-10)
     assert outcome["roi"] == pytest.approx((pv_saving - pv_cost) / pv_cost, rel=1e-10)
     assert outcome["payback_months"] == 0  # saving exceeds cost from the first month
+
+
+def test_irr_of_a_row_does_not_depend_on_the_rows_beside_it():
+    """Chunking must not move a draw's IRR: one row alone (a special path) or in a batch."""
+    rng = np.random.default_rng(5)
+    cash = np.concatenate([-rng.uniform(1, 2, (40, 12)), rng.uniform(0.1, 0.5, (40, 48))], axis=1)
+    cash[::9] = np.abs(cash[::9])  # some rows without an IRR
+    together = irr(cash)
+    alone = np.concatenate([irr(cash[k : k + 1]) for k in range(len(cash))])
+    np.testing.assert_array_equal(together, alone)
+    assert np.isnan(together[::9]).all() and not np.isnan(together[1::9]).any()

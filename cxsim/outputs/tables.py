@@ -55,15 +55,42 @@ def leading(result: SimulationResult) -> pd.DataFrame:
 
 def frame(result: SimulationResult) -> pd.DataFrame:
     """Tidy lagging indicators: draw, month, segment, arm, metric, value."""
-    names = result.metric_names
-    labels = [*result.segments, ALL]
-    rows = len(names) * len(labels) * 2 * result.draws * result.horizon
+    blocks = [(name, label) for name in result.metric_names for label in result.labels_for(name)]
+    rows = len(blocks) * 2 * result.draws * result.horizon
     if rows > MAX_FRAME_ROWS:
         raise CxsimError(
             f"the full frame would have {rows:,} rows; use result.quantiles() for the bands, "
             "or result.frame_of(metric) for one metric"
         )
-    return pd.concat([result.frame_of(name) for name in names], ignore_index=True)
+    return _tidy(result, blocks)
+
+
+def _tidy(result: SimulationResult, blocks: list[tuple[str, str]]) -> pd.DataFrame:
+    """Rows (arm, draw, month) of each (metric, segment) block, written straight into the
+    columns (no per-block frames to concatenate: the frame is built once, in place)."""
+    every_segment = [*result.segments, ALL]
+    arms, draws, months = np.meshgrid(
+        np.arange(2, dtype=np.int8),
+        np.arange(result.draws, dtype=np.int32),
+        np.arange(result.horizon, dtype=np.int32),
+        indexing="ij",
+    )
+    size = arms.size
+    value = np.empty(len(blocks) * size)
+    for k, (name, label) in enumerate(blocks):
+        value[k * size : (k + 1) * size] = result.metric(name, label).ravel()  # (arm, draw, month)
+    count = len(blocks)
+    segment_codes = [every_segment.index(label) for _, label in blocks]
+    metric_codes = [result.metric_names.index(name) for name, _ in blocks]
+    columns = {
+        "draw": np.tile(draws.ravel(), count),
+        "month": np.tile(months.ravel(), count),
+        "segment": labels(np.repeat(np.array(segment_codes, np.int8), size), every_segment),
+        "arm": labels(np.tile(arms.ravel(), count), ARMS),
+        "metric": labels(np.repeat(np.array(metric_codes, np.int8), size), result.metric_names),
+        "value": value,
+    }
+    return pd.DataFrame(columns, copy=False)
 
 
 def labels(codes: np.ndarray, names: list[str] | tuple[str, ...]) -> pd.Categorical[str]:
@@ -108,30 +135,11 @@ def frame_of(
     result: SimulationResult, metric: str, segments: list[str] | None = None
 ) -> pd.DataFrame:
     """The tidy frame of one metric (all draws), for segments (default: each and ``all``)."""
+    if metric not in result.metric_names:
+        raise CxsimError(f"unknown metric {metric!r}; known: {', '.join(result.metric_names)}")
     chosen = segments or result.labels_for(metric)
     every_segment = [*result.segments, ALL]
     unknown = [s for s in chosen if s not in every_segment]
     if unknown:
         raise CxsimError(f"unknown segments {unknown}; known: {', '.join(every_segment)}")
-    arms, draws, months = np.meshgrid(
-        np.arange(2), np.arange(result.draws), np.arange(result.horizon), indexing="ij"
-    )
-    rows = arms.size
-    parts = []
-    for label in chosen:
-        values = result.metric(metric, label)  # (arm, draw, month)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "draw": draws.ravel(),
-                    "month": months.ravel(),
-                    "segment": labels(np.full(rows, every_segment.index(label)), every_segment),
-                    "arm": labels(arms.ravel(), ARMS),
-                    "metric": labels(
-                        np.full(rows, result.metric_names.index(metric)), result.metric_names
-                    ),
-                    "value": values.ravel(),
-                }
-            )
-        )
-    return pd.concat(parts, ignore_index=True)
+    return _tidy(result, [(metric, label) for label in chosen])

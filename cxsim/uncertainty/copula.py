@@ -7,7 +7,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.special import ndtr
 
 from cxsim.uncertainty.distributions import Distribution
 from cxsim.uncertainty.spec import fmt_number, is_number
@@ -177,6 +176,8 @@ def sample(
     >>> bool(abs(np.corrcoef(x.argsort().argsort())[0, 1] - 0.8) < 0.02)
     True
     """
+    from scipy.special import ndtr  # imported on use: checking correlations needs no scipy
+
     start, stop = check_range(start, stop)
     m = len(dists)
     if len(streams) != m:

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import betaincinv, ndtri
 
 from cxsim.uncertainty.spec import (
     KINDS,
@@ -147,6 +146,10 @@ class Distribution:
         u = np.asarray(u, dtype=np.float64)
         valid = (u >= 0.0) & (u <= 1.0)  # also False for NaN
         uc = np.where(valid, u, 0.5)
+        # scipy is imported here, not at the top: loading and validating a scenario (e.g.
+        # ``cxsim validate``) then starts without it.
+        from scipy.special import betaincinv, ndtri
+
         lo, hi = self.support()
         p = self.p
         kind = self.dist
@@ -309,6 +312,8 @@ class Distribution:
         above it.  Neither side ever forms ``1 - tiny``, so intervals far in a tail stay
         finite and accurate.
         """
+        from scipy.special import ndtri
+
         a, b = self._standard_bounds()
         lower, upper, mass = normal_mass(a, b)
         p_lower = lower + u * mass

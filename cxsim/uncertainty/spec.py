@@ -13,8 +13,6 @@ import numbers
 from collections.abc import Mapping
 from typing import Any, TypeGuard, cast
 
-from scipy.special import ndtr
-
 KINDS: tuple[str, ...] = ("pert", "triangular", "uniform", "normal", "lognormal", "beta")
 
 # Parameter names per kind, in the order users write them: (required, optional).
@@ -272,6 +270,8 @@ def normal_mass(a: float, b: float) -> tuple[float, float, float]:
     mass from whichever side keeps the subtraction between small numbers, so an interval
     8 sd out in either tail still gets its mass to full relative precision.
     """
+    from scipy.special import ndtr  # here, so that loading a scenario needs no scipy
+
     lower = float(ndtr(a))  # P(Z < a)
     upper = float(ndtr(-b))  # P(Z > b)
     if b <= 0.0:

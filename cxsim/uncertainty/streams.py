@@ -11,7 +11,6 @@ import operator
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.special import ndtri
 
 __all__ = ["normal_scores", "stream_id", "uniforms"]
 
@@ -137,6 +136,8 @@ def normal_scores(seed: int, streams: Sequence[int], start: int, stop: int) -> n
     >>> z.shape
     (2, 5)
     """
+    from scipy.special import ndtri  # imported on use: loading scenarios needs no scipy
+
     start, stop = check_range(start, stop)
     out = np.empty((len(streams), stop - start))
     for row, stream in enumerate(streams):
