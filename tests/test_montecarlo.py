@@ -18,6 +18,7 @@ def _same(a, b):
     for name in a.metrics:
         assert np.array_equal(a.metrics[name], b.metrics[name]), name
     assert np.array_equal(a.leading_values, b.leading_values)
+    assert np.array_equal(a.lever_profit, b.lever_profit)
     assert a.outcomes.equals(b.outcomes)
 
 
@@ -29,7 +30,9 @@ def test_first_draws_of_a_longer_run_equal_a_shorter_run(flagship):
     assert np.array_equal(long.outcomes["npv"].to_numpy()[:200], short.outcomes["npv"].to_numpy())
 
 
-@pytest.mark.parametrize("name", ["retail_bank.yaml", "retail_bank_calibrated.yaml"])
+@pytest.mark.parametrize(
+    "name", ["retail_bank.yaml", "retail_bank_calibrated.yaml", "sequence_all_at_once.yaml"]
+)
 @pytest.mark.parametrize("chunk", [1, 2, 37])
 def test_chunking_does_not_change_any_number(name, chunk):
     """Bit for bit, down to one draw per chunk; the calibrated flagship has uncertain sBG

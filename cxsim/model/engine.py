@@ -57,6 +57,7 @@ class ChunkOutput:
     capability_cost: np.ndarray  # (draw, N, H)
     acquisition_factor: np.ndarray  # (draw, H) paid acquisitions, programme / baseline
     mechanisms: dict[str, np.ndarray]  # execution_capacity, targeting_quality, promise (draw, H)
+    lever_profit: np.ndarray  # (draw, lever, H) incremental profit by lever (docs/model.md §5)
 
 
 def run(
@@ -82,11 +83,14 @@ def run(
     out : dict of ndarray, optional
         Preallocated views of the full result to write into: the stored metrics
         (arm, draw, S, H) and the series ``leading``, ``closure``, ``perceived``,
-        ``group_cost``, ``maturity``, ``capability_cost``, ``acquisition_factor`` and the
-        mechanisms (see ``cxsim.montecarlo.simulate``).
+        ``group_cost``, ``maturity``, ``capability_cost``, ``acquisition_factor``,
+        ``lever_profit`` and the mechanisms (see ``cxsim.montecarlo.simulate``).
     """
     out = out if out is not None else {}
     chain = _chain(p, groups_on, capabilities_on, levers, out)
+    by_lever = out.get("lever_profit")
+    if by_lever is None:
+        by_lever = np.empty((p.draws, len(LEVERS), p.horizon))
     metrics = _customer_months(
         p,
         chain.perceived,
@@ -94,6 +98,7 @@ def run(
         out if "customers" in out else None,
         promise_gap=chain.promise_gap,
         uplift=chain.uplift,
+        by_lever=by_lever,
     )
     cost = _into(out.get("group_cost"), programme_cost(p, groups_on))
     cap_cost = _into(out.get("capability_cost"), capability_cost(p, capabilities_on))
@@ -110,6 +115,7 @@ def run(
         cap_cost,
         chain.acquisition_factor,
         chain.mechanisms,
+        by_lever,
     )
 
 
@@ -242,6 +248,7 @@ def _customer_months(
     uplift: np.ndarray | None = None,
     arms: tuple[int, ...] = (0, 1),
     full: bool = True,
+    by_lever: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """The customer recursion; ``x`` is perceived closure (draw, S, H).
 
@@ -258,7 +265,8 @@ def _customer_months(
     so the profit, are the same numbers). ``out`` may hold preallocated (arm, draw, S, H)
     arrays (views into the full result) to write into. ``promise_gap`` (draw, S, H) raises
     the programme's churn hazard and ``uplift`` (draw, H) scales its paid acquisitions
-    (branding, docs/model.md §8).
+    (branding, docs/model.md §8). ``by_lever`` (draw, lever, H), with both arms, receives the
+    incremental profit split by lever (docs/model.md §5, :func:`_lever_profit`).
     """
     n, s_count, horizon = x.shape
     n_arms = len(arms)
@@ -328,6 +336,16 @@ def _customer_months(
         # NOTE: the programme arm alone needs no 12-month or CLV factors: its survival for
         # every month at once takes two array operations instead of three a month.
         survival = 1.0 - theta[None] * scale[:, owner]  # (H, C, draw)
+    # Customers the programme adds through retention and through paid acquisition, (source,
+    # C, draw); the referrals' share is the rest of the difference between the arms.
+    split = split_monthly = None
+    if by_lever is not None:
+        sources = 1 if uplift is None else 2  # paid acquisitions differ only under branding
+        split = np.zeros((sources, c_count, n))
+        split_monthly = np.empty((horizon, sources, s_count, n))
+        split_scratch = np.empty((c_count, n))
+        # Baseline referrals per customer never change: its class-mixed rate, once.
+        referred_weight = referring[0, arms.index(1)][owner] * weight
     for t in range(horizon):
         if survival is not None:
             stay[0] = survival[t]
@@ -339,21 +357,19 @@ def _customer_months(
         if full:
             np.multiply(state, stay12, out=work[2])
             np.multiply(state, annuity, out=work[3])
-        counted = work[:quantities]
-        # NOTE: a sum per segment block beats np.add.reduceat here by about 4x; a one-class
-        # segment needs no sum at all.
-        for j, (first, stop) in enumerate(blocks):
-            if stop - first == 1:
-                monthly[t, :, :, j] = counted[:, :, first]
-            elif n > 1:
-                np.sum(counted[:, :, first:stop], axis=2, out=monthly[t, :, :, j])
-            else:
-                # NOTE: with one draw numpy sums the classes pairwise; add them left to right
-                # as it does for any longer chunk, so a draw never depends on the chunking.
-                total = monthly[t, :, :, j]
-                total[...] = counted[:, :, first]
-                for c in range(first + 1, stop):
-                    total += counted[:, :, c]
+        _segment_sums(work[:quantities], blocks, monthly[t])
+        if split is not None and split_monthly is not None:
+            _segment_sums(split, blocks, split_monthly[t])
+            _grow_split(
+                split,
+                split_monthly[t],
+                state[0],
+                stay,
+                paid_arms[t],
+                referred_weight,
+                p,
+                split_scratch,
+            )
         referred = monthly[t, 0] * referring[t]  # (arm, S, draw)
         np.multiply((paid_arms[t] + referred)[:, owner], weight, out=state)
         state += work[1]
@@ -380,4 +396,90 @@ def _customer_months(
         np.divide(retained, safe, out=out["retention_12m"][index])
         np.multiply(annuity_sum / safe, r.margin_pc, out=out["clv"][index])
         out["referrals"][index] = referrals
+    if by_lever is not None and split_monthly is not None:
+        added = np.ascontiguousarray(np.transpose(split_monthly, (1, 3, 2, 0)))
+        _lever_profit(p, responses, out["customers"], added, uplift, by_lever)
     return out
+
+
+def _segment_sums(counted: np.ndarray, blocks: list, into: np.ndarray) -> None:
+    """Sums of (..., C, draw) over each segment's classes into (..., S, draw)."""
+    n = counted.shape[-1]
+    # NOTE: a sum per segment block beats np.add.reduceat here by about 4x; a one-class
+    # segment needs no sum at all.
+    for j, (first, stop) in enumerate(blocks):
+        if stop - first == 1:
+            into[..., j, :] = counted[..., first, :]
+        elif n > 1:
+            np.sum(counted[..., first:stop, :], axis=-2, out=into[..., j, :])
+        else:
+            # NOTE: with one draw numpy sums the classes pairwise; add them left to right
+            # as it does for any longer chunk, so a draw never depends on the chunking.
+            total = into[..., j, :]
+            total[...] = counted[..., first, :]
+            for c in range(first + 1, stop):
+                total += counted[..., c, :]
+
+
+def _grow_split(split, sums, programme, stay, paid, referred_weight, p: Params, scratch) -> None:
+    """Next month's customers added by retention (and paid acquisition), class by class.
+
+    Each source's customers survive and refer at the baseline's rates, and new ones join:
+    retention adds ``N₀·(s₀ − s₁)`` (the programme's customers kept by its lower hazard), paid
+    acquisition ``(A₀ − A₁)·π`` when branding lifts it. What is left of the difference between
+    the arms comes from the programme's higher referral rate (docs/model.md §5).
+    ``referred_weight`` is the baseline's referral rate times the class mix, (C, draw).
+    """
+    owner = p.class_segment
+    split *= stay[1]
+    for k in range(split.shape[0]):
+        np.multiply(sums[k][owner], referred_weight, out=scratch)
+        split[k] += scratch
+    np.subtract(stay[0], stay[1], out=scratch)
+    scratch *= programme
+    split[0] += scratch
+    if split.shape[0] > 1:
+        np.multiply((paid[0] - paid[1])[owner], p.weight.T, out=scratch)
+        split[1] += scratch
+
+
+def _lever_profit(p, responses, customers, added, uplift, into) -> None:
+    """Incremental profit by lever, (draw, lever, H) summed over segments.
+
+    A variance analysis: the customers the programme adds (``added``: by retention, and by
+    paid acquisition under branding; the rest by referrals) earn the mean of the two arms'
+    profit per customer ``u = m − ρ·referral_cost`` (volume effects, credited to the lever
+    that added them, acquisition net of its CAC), and the arms' mean customers earn the
+    change in margin and referral cost (rate effects: share of wallet through revenue, cost
+    to serve through contacts, referrals through the referral rate). With the midpoint
+    (Bennet) split of ``T₀u₀ − T₁u₁ = ΔT·ū + T̄·Δu`` no arm's level takes the interaction, and
+    the five lines add up to profit(programme) − profit(baseline) in every draw and month.
+    """
+    programme, baseline = responses[0], responses[1]
+    t0, t1 = customers[0], customers[1]  # (draw, S, H)
+    rate = p.seg["referral_rate"][:, :, None]
+    referral_cost = p.seg["referral_cost"][:, :, None]
+    rate0, rate1 = programme.referring * rate, baseline.referring * rate
+    unit = 0.5 * (
+        (programme.margin_pc - rate0 * referral_cost) + (baseline.margin_pc - rate1 * referral_cost)
+    )
+    mean_customers = 0.5 * (t0 + t1)
+    retention = added[0]
+    gross = p.seg["gross_margin"][:, :, None]
+    lines = {
+        "retention": retention * unit,
+        "share_of_wallet": mean_customers * (programme.revenue_pc - baseline.revenue_pc) * gross,
+        "cost_to_serve": mean_customers * (baseline.serve_pc - programme.serve_pc),
+    }
+    referred = (t0 - t1) - retention
+    if uplift is not None:
+        acquisition = added[1]
+        referred -= acquisition
+        extra_paid = p.seg["new_customers_per_month"][:, :, None] * (uplift[:, None, :] - 1.0)
+        lines["acquisition"] = acquisition * unit - extra_paid * p.seg["cac"][:, :, None]
+    lines["referrals"] = referred * unit - mean_customers * (rate0 - rate1) * referral_cost
+    for k, lever in enumerate(LEVERS):
+        if lever in lines:
+            np.sum(lines[lever], axis=1, out=into[:, k])
+        else:
+            into[:, k] = 0.0

@@ -91,6 +91,7 @@ def allocate(scenario: Scenario, draws: int, dry: bool = False) -> dict:
         closure=(draws, s, h),
         perceived=(draws, s, h),
         group_cost=(draws, g, h),
+        lever_profit=(draws, len(LEVERS), h),
     )
     return shapes if dry else {name: np.empty(shape) for name, shape in shapes.items()}
 
@@ -157,6 +158,7 @@ def assemble(
         maturity=arrays["maturity"],
         capability_cost=arrays["capability_cost"],
         acquisition_factor=arrays["acquisition_factor"],
+        lever_profit=arrays["lever_profit"],
         mechanisms={k: arrays[k] for k in ("execution_capacity", "targeting_quality", "promise")},
         v=join(lambda o: o.v),
         seg={k: join(lambda o, k=k: o.seg[k]) for k in outputs[0].seg},
@@ -203,6 +205,7 @@ def concatenate(parts: list[SimulationResult]) -> SimulationResult:
         maturity=join(lambda r: r.maturity),
         capability_cost=join(lambda r: r.capability_cost),
         acquisition_factor=join(lambda r: r.acquisition_factor),
+        lever_profit=join(lambda r: r.lever_profit),
         mechanisms={k: join(lambda r, k=k: r.mechanisms[k]) for k in first.mechanisms},
         v=join(lambda r: r.v),
         seg={k: join(lambda r, k=k: r.seg[k]) for k in first.seg},
@@ -249,6 +252,7 @@ def simulate_inputs(
         "maturity": output.maturity,
         "capability_cost": output.capability_cost,
         "acquisition_factor": output.acquisition_factor,
+        "lever_profit": output.lever_profit,
         **output.mechanisms,
     }
     return assemble(spec, arrays, [output], params.market_size)

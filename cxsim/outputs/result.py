@@ -24,7 +24,7 @@ from cxsim.model.finance import discounted, irr, npv, payback_month
 from cxsim.model.leading import total_cost
 from cxsim.model.operating_model import promise_gap
 from cxsim.model.responses import LEVERS
-from cxsim.outputs.views import ALL, QUANTILES, YEARLY, Band, BaseResult
+from cxsim.outputs.views import ALL, LEVER_LINES, QUANTILES, YEARLY, Band, BaseResult
 
 if TYPE_CHECKING:
     from cxsim.scenario import Scenario
@@ -55,6 +55,9 @@ class SimulationResult(BaseResult):
     closure, perceived : ndarray (draw, segment, month)
         Gap closure ``G_s(t)`` and perceived closure ``X_s(t)``.
     group_cost : ndarray (draw, work_group, month)
+    lever_profit : ndarray (draw, lever, month)
+        Incremental profit split by money lever (``LEVERS`` order); the levers add up to
+        the incremental profit (docs/model.md §5).
     """
 
     scenario: Scenario
@@ -68,6 +71,7 @@ class SimulationResult(BaseResult):
     maturity: np.ndarray | None = None  # (draw, capability, month)
     capability_cost: np.ndarray | None = None  # (draw, capability, month)
     acquisition_factor: np.ndarray | None = None  # (draw, month), programme arm
+    lever_profit: np.ndarray | None = None  # (draw, lever, month), incremental profit by lever
     mechanisms: dict[str, np.ndarray] = field(default_factory=dict)  # (draw, month) each
     seg: dict[str, np.ndarray] = field(default_factory=dict)
     resp: dict[str, np.ndarray] = field(default_factory=dict)
@@ -193,12 +197,22 @@ class SimulationResult(BaseResult):
         return np.stack([values[:, :, k].mean(axis=1) for k in range(len(months))], axis=1)
 
     def yearly(self, name: str) -> np.ndarray:
-        """Per-draw yearly sums (draw, year) of programme_cost, incremental_profit or
-        incremental_cash_flow; months 0–11 are year 1."""
-        if name not in YEARLY:
-            raise CxsimError(f"no yearly line {name!r}; known: {', '.join(YEARLY)}")
+        """Per-draw yearly sums (draw, year) of a line of :data:`YEARLY` or
+        :data:`LEVER_LINES`; months 0–11 are year 1."""
         starts = list(range(0, self.horizon, 12))
+        if name in LEVER_LINES:
+            return np.add.reduceat(self.lever_line(name), starts, axis=1)
+        if name not in YEARLY:
+            known = ", ".join((*YEARLY, *LEVER_LINES))
+            raise CxsimError(f"no yearly line {name!r}; known: {known}")
         return np.add.reduceat(getattr(self, name), starts, axis=1)
+
+    def lever_line(self, name: str) -> np.ndarray:
+        """Monthly incremental profit of one lever, ``benefit_<lever>`` (draw, month)."""
+        lever = name.removeprefix("benefit_")
+        if lever not in LEVERS:
+            raise CxsimError(f"no lever line {name!r}; known: {', '.join(LEVER_LINES)}")
+        return _kept(self.lever_profit)[:, LEVERS.index(lever)]
 
     def values_of(self, key: tuple) -> tuple[np.ndarray, int]:
         """A monthly quantity per draw and the index of its draw axis (see band keys)."""
@@ -222,6 +236,8 @@ class SimulationResult(BaseResult):
             return self.promise_gap(key[1]), 0
         if kind == "acquisition_factor":
             return _kept(self.acquisition_factor), 0
+        if kind == "lever":
+            return self.lever_line(f"benefit_{key[1]}"), 0
         if key == ("cash", "cumulative"):
             return np.cumsum(self.incremental_cash_flow, axis=1), 0
         if key == ("cash", "discounted_cumulative"):

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from cxsim.errors import CxsimError
-from cxsim.outputs.views import QUANTILES, YEARLY, Band, BaseResult
+from cxsim.outputs.views import LEVER_LINES, QUANTILES, YEARLY, Band, BaseResult
 
 if TYPE_CHECKING:
     from cxsim.outputs.result import SimulationResult
@@ -58,6 +58,8 @@ _NEEDS_ALL = {
     "maturity",
     "capability_cost",
     "acquisition_factor",
+    "lever_profit",
+    "lever_line",
     "mechanisms",
     "programme_cost",
     "incremental_profit",
@@ -104,7 +106,7 @@ def summarise_block(result: SimulationResult, start: int) -> BlockSummary:
     return BlockSummary(
         start=start,
         outcomes={str(k): v.to_numpy() for k, v in result.outcomes.items()},
-        yearly={name: result.yearly(name) for name in YEARLY},
+        yearly={name: result.yearly(name) for name in (*YEARLY, *LEVER_LINES)},
         stats=stats,
     )
 

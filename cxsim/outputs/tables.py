@@ -15,7 +15,7 @@ import pandas as pd
 
 from cxsim.errors import CxsimError
 from cxsim.model.engine import ARMS
-from cxsim.outputs.views import YEARLY
+from cxsim.outputs.views import LEVER_LINES
 
 if TYPE_CHECKING:
     from cxsim.outputs.result import SimulationResult
@@ -99,10 +99,12 @@ def labels(codes: np.ndarray, names: list[str] | tuple[str, ...]) -> pd.Categori
 
 
 def yearly_cash_flow(result: BaseResult) -> pd.DataFrame:
-    """Per-draw yearly cash flow: draw, year (1, 2, ...), programme_cost, incremental_profit,
+    """Per-draw yearly cash flow: draw, year (1, 2, ...), the incremental profit by lever
+    (``benefit_retention``, ...), incremental_profit (their sum), programme_cost and
     incremental_cash_flow (sums over the year's months; the last year may be partial)."""
-    lines = {name: result.yearly(name) for name in YEARLY}
-    draws, years = lines[YEARLY[0]].shape
+    names = (*LEVER_LINES, "incremental_profit", "programme_cost", "incremental_cash_flow")
+    lines = {name: result.yearly(name) for name in names}
+    draws, years = lines["incremental_profit"].shape
     draw, year = np.meshgrid(np.arange(draws), np.arange(1, years + 1), indexing="ij")
     table = {"draw": draw.ravel(), "year": year.ravel()}
     table.update({name: values.ravel() for name, values in lines.items()})

@@ -11,7 +11,8 @@ few primitives: ``outcomes``, ``band(key)``, ``means_at(...)`` and ``yearly(name
 A *key* names a monthly quantity: ``("metric", name, segment)`` for a lagging indicator (arms
 programme and baseline), ``("leading", group)``, ``("closure", segment)``, ``("perceived",
 segment)``, ``("maturity", capability)``, ``("mechanism", name)``, ``("promise_gap",
-segment)``, ``("acquisition_factor",)`` and ``("cash", "cumulative" | "discounted_cumulative")``.
+segment)``, ``("acquisition_factor",)``, ``("cash", "cumulative" | "discounted_cumulative")``
+and ``("lever", lever)`` for the incremental profit a money lever brings (docs/model.md §5).
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ HORIZON_METRICS = (
 )
 #: Per-draw yearly sums every result keeps, (draw, year).
 YEARLY = ("programme_cost", "incremental_profit", "incremental_cash_flow")
+#: The incremental profit by money lever (docs/model.md §5): these add up to incremental_profit.
+LEVER_LINES = tuple(f"benefit_{lever}" for lever in LEVERS)
 STATISTICS = ("mean", "p5", "p50", "p95", "p_positive")
 
 
@@ -107,7 +110,7 @@ class BaseResult:
         raise NotImplementedError
 
     def yearly(self, name: str) -> np.ndarray:
-        """Per-draw yearly sums (draw, year) of one of :data:`YEARLY`."""
+        """Per-draw yearly sums (draw, year) of one of :data:`YEARLY` or :data:`LEVER_LINES`."""
         raise NotImplementedError
 
     # -- shape -----------------------------------------------------------------------------
@@ -158,6 +161,7 @@ class BaseResult:
         keys += [("mechanism", m) for m in ("execution_capacity", "targeting_quality", "promise")]
         keys += [("promise_gap", label) for label in labels]
         keys += [("acquisition_factor",), ("cash", "cumulative"), ("cash", "discounted_cumulative")]
+        keys += [("lever", lever) for lever in LEVERS]
         return keys
 
     def check_month(self, month: int | None) -> int:
@@ -280,8 +284,9 @@ class BaseResult:
 
     @property
     def yearly_cash_flow(self) -> pd.DataFrame:
-        """Per-draw yearly cash flow: draw, year (1, 2, ...), programme_cost,
-        incremental_profit, incremental_cash_flow (the last year may be partial)."""
+        """Per-draw yearly cash flow: draw, year (1, 2, ...), incremental profit by lever
+        (``benefit_retention``, ...), incremental_profit (their sum), programme_cost and
+        incremental_cash_flow (the last year may be partial)."""
         from cxsim.outputs.tables import yearly_cash_flow
 
         return yearly_cash_flow(self)
