@@ -39,8 +39,12 @@ class Perception:
         whole = np.floor(delay).astype(int)
         self.frac = (delay - whole)[..., None]
         months = np.arange(horizon)
-        self.lo = np.clip(months - whole[..., None] + 1, 0, None)  # +1 for the zero pad
-        self.hi = np.clip(months - whole[..., None], 0, None)
+        lo = np.clip(months - whole[..., None] + 1, 0, None)  # +1 for the zero pad
+        hi = np.clip(months - whole[..., None], 0, None)
+        # Positions in the flattened zero-padded series (H + 1 months a row): one np.take
+        # each, instead of take_along_axis rebuilding its index grid on every call.
+        rows = np.arange(lo[..., 0].size).reshape(lo.shape[:-1])[..., None] * (horizon + 1)
+        self.lo, self.hi = rows + lo, rows + hi
         with np.errstate(divide="ignore", over="ignore"):
             self.rate = np.where(lag > 0, -np.expm1(-1.0 / np.where(lag > 0, lag, 1.0)), 1.0)
 
@@ -49,9 +53,9 @@ class Perception:
         fractional dead time interpolates between the neighbouring months."""
         padded = np.concatenate(
             [np.zeros_like(series[..., :1]), series], axis=-1
-        )  # index 0 is "before"
-        near = np.take_along_axis(padded, self.lo, axis=-1)
-        far = np.take_along_axis(padded, self.hi, axis=-1)
+        ).ravel()  # index 0 of each row is "before"
+        near = np.take(padded, self.lo)
+        far = np.take(padded, self.hi)
         return (1.0 - self.frac) * near + self.frac * far
 
     def __call__(self, closure: np.ndarray) -> np.ndarray:
