@@ -106,9 +106,10 @@ def simulate(
         (e.g. 0.01); ``result.notes`` says how many draws it took. The same seed stops at the
         same draw.
     executor : concurrent.futures.Executor, optional
-        Runs the draws as tasks of 8,192 draws (a ``ProcessPoolExecutor``, or a Dask
-        client's ``get_executor()``); workers return summaries, never arrays, so it needs
-        ``keep="summary"`` (which ``"auto"`` then picks). Results equal a serial run's.
+        Runs the draws as tasks of 1,024 to 8,192 draws, about four per worker (a
+        ``ProcessPoolExecutor``, or a Dask client's ``get_executor()``); workers return
+        summaries, never arrays, so it needs ``keep="summary"`` (which ``"auto"`` then
+        picks). Results equal a serial run's.
     chunk_size : int, optional
         Draws per engine call; results do not depend on it.
     progress : bool, optional
