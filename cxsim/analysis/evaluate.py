@@ -42,6 +42,11 @@ __all__ = ["Edit", "Evaluation", "Evaluator", "Variant"]
 # Fields of the engine's inputs a plan edit may scale or shift, per item.
 _GROUP_FIELDS = ("target", "cost_one_time", "cost_monthly", "plan_start")
 _CAPABILITY_FIELDS = ("target", "cost_one_time", "cost_monthly", "start")
+# The inputs of an item's monthly cost, in monthly_cost's order: start, ramp, one-time, monthly.
+_COST_COLUMNS = {
+    "group": ("plan_start", "plan_ramp", "cost_one_time", "cost_monthly"),
+    "capability": ("start", "ramp_months", "cost_one_time", "cost_monthly"),
+}
 # Item costs and ramps kept per chunk of draws before the cache starts afresh (bounds memory
 # when many items and options meet many draws).
 _MAX_CACHED = 256
@@ -268,30 +273,14 @@ class _Shared:
         key = (kind, item, edits)
         if key not in self._costs:
             self._make_room()
-            p = self.params
-            if kind == "group":
-                start, length, one_time, monthly = (
-                    p.plan_start,
-                    p.plan_ramp,
-                    p.cost_one_time,
-                    p.cost_monthly,
-                )
-                fields = {"plan_start": 0, "cost_one_time": 2, "cost_monthly": 3}
-            else:
-                ops = p.ops
-                start, length, one_time, monthly = (
-                    ops.start,
-                    ops.ramp_months,
-                    ops.cost_one_time,
-                    ops.cost_monthly,
-                )
-                fields = {"start": 0, "cost_one_time": 2, "cost_monthly": 3}
-            columns = [start[:, item], length[:, item], one_time[:, item], monthly[:, item]]
+            source = self.params if kind == "group" else self.params.ops
+            names = _COST_COLUMNS[kind]
+            columns = [getattr(source, name)[:, item] for name in names]
             for edit in edits:
-                if edit.field in fields:
-                    q = fields[edit.field]
+                if edit.field in names:  # a target edit changes no cost
+                    q = names.index(edit.field)
                     columns[q] = edit.shift + edit.scale * columns[q]
-            self._costs[key] = monthly_cost(np.arange(p.horizon), *columns)
+            self._costs[key] = monthly_cost(np.arange(self.params.horizon), *columns)
         return self._costs[key]
 
 
