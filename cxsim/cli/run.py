@@ -136,7 +136,8 @@ def add_validate(sub) -> None:
         "validate",
         help="check scenario files and report every problem",
         description="Validate scenario files; print OK per valid file and every problem of "
-        "the others. Exit 1 if any file is invalid.",
+        "the others. Exit 1 if any file is invalid. A warning (exit 0) says where an included "
+        "file overrides one of the including file's own values.",
     )
     p.add_argument("files", type=Path, nargs="+", help="scenario YAML files")
     p.set_defaults(handler=_cmd_validate)
@@ -158,4 +159,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
                 f"{len(scenario.work_groups)} work groups, "
                 f"{len(scenario.uncertain_inputs())} uncertain inputs)"
             )
+            # Valid, but probably not what was meant: an include overrode the file's own value.
+            for note in scenario.notes:
+                print(f"warning: {note}", file=sys.stderr)
     return status

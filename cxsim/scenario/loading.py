@@ -1,23 +1,32 @@
 """Reading scenario files: YAML in, one merged mapping out, every value traced to its file.
 
 ``yaml.safe_load`` semantics with duplicate keys rejected; YAML syntax errors carry line and
-column. ``include:`` files are merged on top of the including file in order (later keys win;
-correlations accumulate), and each value remembers the file it came from so that validation
-errors can name it.
+column. A file is laid out in three layers, lowest first: the file it ``extends:`` (resolved
+the same way), its own keys, then each of its ``include:`` files in order
+(:mod:`~cxsim.scenario.merging` holds the rules). Each value remembers the file it came from,
+so that validation errors can name it.
 """
 
 from __future__ import annotations
 
-import copy
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from cxsim.errors import Problem, ScenarioError
+from cxsim.scenario.merging import (
+    Merged,
+    deep_merge,
+    drop_fixed_pairs,
+    merge_traced,
+    record_origins,
+    shadowed,
+)
+
+__all__ = ["display", "load_merged", "read_yaml", "record_origins"]
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -67,149 +76,130 @@ def read_yaml(path: Path, shown: str | None = None) -> Any:
         raise ScenarioError(Problem(shown, "", f"YAML error: {exc}", has_got=False)) from None
 
 
-@dataclass
-class _Merged:
-    data: dict[str, Any]
-    origins: dict[tuple[str, ...], str] = field(default_factory=dict)
+def load_merged(
+    path: Path, stack: tuple[Path, ...] = (), extended_by: tuple[str, str] | None = None
+) -> Merged:
+    """Read one scenario file with its base and includes, in the order of precedence.
 
-
-def record_origins(value: Any, prefix: tuple[str, ...], source: str, origins: dict) -> None:
-    origins[prefix] = source
-    if isinstance(value, Mapping) and not (prefix and "dist" in value):
-        for key, item in value.items():
-            record_origins(item, (*prefix, str(key)), source, origins)
-
-
-_ALTERNATIVES = {
-    "monthly_churn": "sbg",
-    "sbg": "monthly_churn",
-    "tenure_months": "base_age_months",
-    "base_age_months": "tenure_months",
-}
-
-
-def _deep_merge(
-    base: dict, top: Mapping, prefix: tuple[str, ...], source: str, origins: dict
-) -> None:
-    """Merge ``top`` into ``base``: mappings merge key by key, anything else is replaced."""
-    for key, value in top.items():
-        path = (*prefix, str(key))
-        rival = _ALTERNATIVES.get(key) if len(prefix) == 2 and prefix[0] == "segments" else None
-        if rival in base and rival not in top:
-            # Setting one retention model (or starting-mix rule) replaces the other.
-            del base[rival]
-            for old in [p for p in origins if p[: len(path)] == (*prefix, rival)]:
-                del origins[old]
-        if (
-            path == ("correlations",)
-            and isinstance(value, list)
-            and isinstance(base.get(key), list)
-        ):
-            # Correlations accumulate across files; a pair given again takes the newer rho.
-            base[key] = _merge_pairs(base[key], value)
-            record_origins(value, path, source, origins)
-            continue
-        if (
-            isinstance(value, Mapping)
-            and "dist" not in value
-            and isinstance(base.get(key), Mapping)
-            and "dist" not in base[key]
-        ):
-            _deep_merge(base[key], value, path, source, origins)
-        else:
-            for old in [p for p in origins if p[: len(path)] == path]:
-                del origins[old]
-            base[key] = copy.deepcopy(value)
-            record_origins(value, path, source, origins)
-
-
-def _merge_pairs(old: list, new: list) -> list:
-    """Union of two correlation lists keyed by the (unordered) pair of inputs."""
-
-    def key(item: Any) -> Any:
-        between = item.get("between") if isinstance(item, Mapping) else None
-        return frozenset(between) if isinstance(between, list) else id(item)
-
-    merged = {key(item): item for item in old}
-    merged.update({key(item): copy.deepcopy(item) for item in new})
-    return list(merged.values())
-
-
-def _merge_traced(base: _Merged, part: _Merged) -> None:
-    """Merge an included file into ``base``, keeping the file each value came from."""
-    _deep_merge(base.data, part.data, (), "", base.origins)
-    for path, source in part.origins.items():
-        # A mapping both files contribute to keeps its first file; values take the newest.
-        if path and not (path in base.origins and _is_branch(part.data, path)):
-            base.origins[path] = source
-
-
-def _is_branch(data: Mapping, path: tuple[str, ...]) -> bool:
-    node: Any = data
-    for part in path:
-        if not isinstance(node, Mapping) or part not in node:
-            return False
-        node = node[part]
-    return isinstance(node, Mapping) and "dist" not in node
-
-
-def load_merged(path: Path, stack: tuple[Path, ...] = ()) -> _Merged:
-    path = path.resolve() if path.is_absolute() else Path(os.path.abspath(path))
+    Lowest first: the ``extends:`` base (itself fully resolved: its own base, keys and
+    includes), then this file's own keys, then each ``include:`` in order. ``stack`` holds
+    the files that led here, so that a cycle is reported instead of recursing forever;
+    ``extended_by`` (file, path as written) names the file this one is the base of.
+    """
+    path = _absolute(path)
     shown = display(path)
-    if path in stack:
-        chain = " -> ".join(display(p) for p in (*stack, path))
-        raise ScenarioError(Problem(shown, "include", f"include cycle: {chain}", has_got=False))
     raw = read_yaml(path, shown)
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):
+        what = type(raw).__name__
+        if extended_by:
+            # Blame the file that extends it: pointing at the wrong file is the likelier slip.
+            raise ScenarioError(
+                Problem(
+                    extended_by[0],
+                    "extends",
+                    f"the base file holds a {what}, not a scenario",
+                    extended_by[1],
+                    "a scenario file (a YAML mapping of key: value lines)",
+                )
+            )
         raise ScenarioError(
             Problem(
                 shown,
                 "",
                 "a scenario file must be a mapping of keys",
-                type(raw).__name__,
+                what,
                 "a YAML mapping (key: value lines)",
             )
         )
+    problems: list[Problem] = []
+    base_name = _extends_of(raw, shown, problems)
+    includes = _includes_of(raw, shown, problems)
+    chain = (*stack, path)
+    base = _target(path, "extends", base_name, chain, problems) if base_name else None
+    targets = [_target(path, f"include.{i}", n, chain, problems) for i, n in enumerate(includes)]
+    if problems:
+        raise ScenarioError(problems)
+    # The base at the bottom: this file's own keys change it where they differ.
+    merged = load_merged(base, chain, (shown, str(base_name))) if base else Merged({})
+    body = {k: v for k, v in raw.items() if k not in ("include", "extends")}
+    deep_merge(merged.data, body, (), shown, merged.origins)
+    if base:
+        drop_fixed_pairs(merged, body, shown)
+    # Then each include on top: later keys win, so a calibration file overrides the
+    # hand-set assumptions it was fitted to replace, in the base and in this file alike.
+    parts = [load_merged(target, chain) for target in targets if target is not None]
+    for part in parts:
+        merge_traced(merged, part)
+        merged.warnings += part.warnings
+    merged.warnings += shadowed(body, shown, parts, merged)
+    merged.origins[()] = shown
+    return merged
+
+
+def _absolute(path: Path) -> Path:
+    return path.resolve() if path.is_absolute() else Path(os.path.abspath(path))
+
+
+def _extends_of(raw: Mapping, shown: str, problems: list[Problem]) -> str | None:
+    """The one base file a scenario file extends, or None; a bad value is a problem."""
+    base = raw.get("extends")
+    if base is None and "extends" not in raw:
+        return None
+    if isinstance(base, str) and base.strip():
+        return base
+    problems.append(
+        Problem(
+            shown,
+            "extends",
+            "expected one file path",
+            base,
+            "a single path relative to this file, e.g. extends: retail_bank.yaml; "
+            "to lay several files on top, use include:",
+        )
+    )
+    return None
+
+
+def _includes_of(raw: Mapping, shown: str, problems: list[Problem]) -> list[str]:
     includes = raw.get("include", [])
     if isinstance(includes, str):
         includes = [includes]
-    if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
-        raise ScenarioError(
-            Problem(
-                shown,
-                "include",
-                "expected a list of file paths",
-                includes,
-                "a list of paths relative to this file",
-            )
+    if isinstance(includes, list) and all(isinstance(i, str) for i in includes):
+        return includes
+    problems.append(
+        Problem(
+            shown,
+            "include",
+            "expected a list of file paths",
+            includes,
+            "a list of paths relative to this file",
         )
-    # The file's own keys first, then each include on top: later keys win, so a
-    # calibration file overrides the hand-set assumptions it was fitted to replace.
-    merged = _Merged({})
-    body = {k: v for k, v in raw.items() if k != "include"}
-    _deep_merge(merged.data, body, (), shown, merged.origins)
-    problems = []
-    for index, name in enumerate(includes):
-        target = path.parent / name
-        if not target.exists():
-            problems.append(
-                Problem(
-                    shown,
-                    f"include.{index}",
-                    "included file not found",
-                    name,
-                    f"a path relative to {display(path.parent)}",
-                )
-            )
-            continue
-        part = load_merged(target, (*stack, path))
-        _merge_traced(merged, part)
-    if problems:
-        raise ScenarioError(problems)
-    merged.origins[()] = shown
-    return merged
+    )
+    return []
+
+
+def _target(
+    path: Path, key: str, name: str, chain: tuple[Path, ...], problems: list[Problem]
+) -> Path | None:
+    """The file ``key`` of ``path`` names, or None after reporting it missing or a cycle."""
+    shown = display(path)
+    kind = "extends" if key == "extends" else "include"
+    target = _absolute(path.parent / name)
+    if target in chain:
+        loop = " -> ".join(display(p) for p in (*chain[chain.index(target) :], target))
+        problems.append(
+            Problem(shown, key, f"{kind} cycle: {loop}", name, "files that form no loop")
+        )
+        return None
+    if not target.is_file():
+        what = "base file not found" if kind == "extends" else "included file not found"
+        problems.append(
+            Problem(shown, key, what, name, f"a path relative to {display(path.parent)}")
+        )
+        return None
+    return target
 
 
 def display(path: Path) -> str:

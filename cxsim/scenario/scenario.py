@@ -61,7 +61,9 @@ class Scenario:
         self.data = copy.deepcopy(dict(data))
         self.source = source
         self.origins = dict(origins or {})
-        self.notes: list[str] = []  # what an override changed besides the values it set
+        # What loading or an override did besides setting values (an include that replaced
+        # one of the file's own values, a correlation dropped), for the user to read.
+        self.notes: list[str] = []
 
     def __getattr__(self, name: str) -> Any:
         if name in ScenarioModel.model_fields:
@@ -274,9 +276,9 @@ def load_scenario(source: str | os.PathLike[str] | Mapping[str, Any]) -> Scenari
     Parameters
     ----------
     source : path or mapping
-        A scenario file (its ``include:`` files are merged on top of it, in order;
-        later keys win) or
-        an in-memory mapping with the same keys.
+        A scenario file (laid over the file it ``extends:``, with its ``include:`` files
+        merged on top of it, in order; later keys win) or an in-memory mapping with the
+        same keys.
 
     Returns
     -------
@@ -300,20 +302,23 @@ def load_scenario(source: str | os.PathLike[str] | Mapping[str, Any]) -> Scenari
     """
     if isinstance(source, Mapping):
         data = copy.deepcopy(dict(source))
-        if data.get("include"):
-            raise ScenarioError(
-                Problem(
-                    INLINE,
-                    "include",
-                    "include works only in scenario files",
-                    data["include"],
-                    "load the scenario from a file",
+        for key in ("include", "extends"):
+            if data.get(key):
+                raise ScenarioError(
+                    Problem(
+                        INLINE,
+                        key,
+                        f"{key} works only in scenario files",
+                        data[key],
+                        "load the scenario from a file",
+                    )
                 )
-            )
         return validate(data, source=INLINE)
     path = Path(source)
     merged = load_merged(path)
-    return validate(merged.data, origins=merged.origins, source=display(path.resolve()))
+    scenario = validate(merged.data, origins=merged.origins, source=display(path.resolve()))
+    scenario.notes = [str(warning) for warning in merged.warnings]
+    return scenario
 
 
 __all__ = ["Scenario", "Segment", "load_scenario", "validate", "topological_order", "Input"]
