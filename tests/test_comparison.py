@@ -4,9 +4,16 @@ import numpy as np
 import pytest
 
 import cxsim
-from cxsim.analysis.comparison import compare
+from cxsim.analysis.comparison import WIDTH, compare
 from cxsim.cli import main
-from tests.conftest import FLAGSHIP, TEST_SCENARIOS
+from cxsim.cli.arguments import load_scenario_with_sets
+from cxsim.cli.main import build_parser
+from cxsim.cli.whatif import compare_plans
+from cxsim.errors import CxsimError
+from cxsim.outputs.summary import format_value
+from tests.conftest import FLAGSHIP, SCENARIOS, TEST_SCENARIOS
+
+MINIMAL = TEST_SCENARIOS / "minimal.yaml"
 
 
 def test_identical_plans_differ_by_exactly_zero():
@@ -24,7 +31,7 @@ def test_a_cheaper_plan_beats_in_every_draw():
     assert saving < 0
     assert result.table.loc["NPV", "cheaper − plan"] == pytest.approx(-saving, rel=1e-9)
     assert result.beats.loc["cheaper", "p_beats_reference"] == 1.0
-    assert "P(beats plan)" in result.to_text()
+    assert "P(beats the first plan)" in result.to_text()
 
 
 def test_cli_compare_sensitivity_breakeven(capsys, tmp_path):
@@ -155,3 +162,141 @@ def test_a_streamed_comparison_on_an_executor_matches_the_kept_one():
     quality = kept.results[0].mechanisms["targeting_quality"]
     first = kept.mechanisms.iloc[0, 0]
     assert first == pytest.approx(quality[:, :12].mean(), rel=1e-12)
+
+
+# -- variants and the printed table ---------------------------------------------------------
+
+
+def test_a_variant_is_the_first_file_with_its_overrides():
+    """Its NPV is the one the same change gives through --set (another route to it)."""
+    args = build_parser().parse_args(
+        [
+            "compare",
+            str(MINIMAL),
+            "--variant",
+            "Faster support",
+            "work_groups.support.plan.ramp_months=3",
+            "responses.wallet_gain=0.08",
+            "--variant",
+            "Dearer support",
+            "work_groups.support.cost={one_time: 90000, monthly: 6000}",
+        ]
+    )
+    scenarios, names = compare_plans(args)
+    assert names == ["Minimal", "Faster support", "Dearer support"]
+    faster = scenarios[1]
+    assert faster.work_groups["support"].plan.ramp_months == 3
+    assert faster.responses.wallet_gain == 0.08
+    assert scenarios[2].work_groups["support"].cost.monthly == 6000
+    result = compare(scenarios, names=names, draws=30, seed=2)
+    by_set = load_scenario_with_sets(
+        MINIMAL,
+        ["work_groups.support.plan.ramp_months=3", "responses.wallet_gain=0.08"],
+    )
+    npv = cxsim.simulate(by_set, draws=30, seed=2).outcomes["npv"].mean()
+    assert result.table.loc["NPV", "Faster support"] == npv
+    assert result.table.loc["NPV", "Faster support"] != result.table.loc["NPV", "Minimal"]
+
+
+def test_cli_compare_prints_a_variant_under_its_name(capsys):
+    by_set = load_scenario_with_sets(MINIMAL, ["work_groups.support.plan.ramp_months=3"])
+    npv = cxsim.simulate(by_set, draws=30, seed=2).outcomes["npv"].mean()
+    argv = ["compare", str(MINIMAL), "--variant", "Faster support"]
+    argv += ["work_groups.support.plan.ramp_months=3", "--draws", "30", "--seed", "2"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    heading, npv_line = next(
+        (lines[i - 1], lines[i])
+        for lines in [out.splitlines()]
+        for i, line in enumerate(lines)
+        if line.startswith("NPV")
+    )
+    assert heading.split() == ["Minimal", "Faster", "support"]
+    assert npv_line.split()[-1] == format_value(npv, "money")
+
+
+@pytest.mark.parametrize("plans", [2, 3, 4, 6])
+def test_the_printed_comparison_fits_a_100_column_terminal(plans):
+    base = cxsim.load_scenario(MINIMAL)
+    scenarios = [
+        base.with_overrides({"work_groups.support.plan.ramp_months": 3 + i}) for i in range(plans)
+    ]
+    names = [
+        f"Plan {i}: support ramps over {3 + i} months, with a name far too long for one column "
+        "of a table, even on four lines of twenty characters each, so it is cut short"
+        for i in range(plans)
+    ]
+    text = compare(scenarios, names=names, draws=10, seed=1).to_text()
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= WIDTH, "\n".join(lines)
+    # the headings are cut short, so the names are listed in full first (wrapped)
+    legend = " ".join(text.split("Plans in full")[1].split("\n\n")[0].split())
+    assert all(name in legend for name in names), legend
+    assert "P(beats the first plan)" in text
+
+
+def test_cli_compare_of_long_names_fits_100_columns(capsys):
+    """Sequence plans have long names and a mechanisms block; a variant joins them."""
+    argv = ["compare", *(str(SCENARIOS / f"sequence_{n}.yaml") for n in ("voice_first",))]
+    argv += [
+        str(SCENARIOS / "sequence_all_at_once.yaml"),
+        str(SCENARIOS / "sequence_branding_first.yaml"),
+    ]
+    argv += ["--variant", "Voice first, with a faster lending group and a long name"]
+    argv += ["work_groups.lending.plan.ramp_months=6", "--draws", "10"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "Operating-model mechanisms" in out
+    assert max(len(line) for line in out.splitlines()) <= WIDTH, out
+
+
+def test_an_unknown_variant_path_names_the_variant(capsys):
+    argv = ["compare", str(MINIMAL), "--variant", "Faster", "work_groups.suport.plan.ramp_months=3"]
+    assert main(argv) == 1
+    assert capsys.readouterr().err == (
+        "--variant 'Faster': work_groups.suport.plan.ramp_months: no key 'suport' at "
+        "work_groups (did you mean 'support'?) (got 3; allowed support)\n"
+    )
+    argv[-1] = "work_groups.support.plan.ramp_monts=3"
+    assert main(argv) == 1
+    assert (
+        "--variant 'Faster': work_groups.support.plan.ramp_monts: unknown key (did you mean "
+        "'ramp_months'?)" in capsys.readouterr().err
+    )
+    argv[-1] = "work_groups.support.plan.ramp_months=-3"
+    assert main(argv) == 1
+    assert (
+        "--variant 'Faster': work_groups.support.plan.ramp_months: out of range (got -3; "
+        in capsys.readouterr().err
+    )
+    argv[-1] = "responses.churn_reduction={dist: pert"
+    assert main(argv) == 1
+    assert "--variant 'Faster': responses.churn_reduction: value is not valid YAML" in (
+        capsys.readouterr().err
+    )
+
+
+@pytest.mark.parametrize(
+    ("variant", "message"),
+    [
+        (["Faster"], "--variant 'Faster': expected at least one PATH=VALUE after the name"),
+        (["a.b=1"], "--variant: give the variant a name before its PATH=VALUE (got 'a.b=1')"),
+        (["Faster", "x=1", "other.yaml"], "expected PATH=VALUE, got 'other.yaml'"),
+    ],
+)
+def test_a_malformed_variant_is_a_usage_error(variant, message, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["compare", str(MINIMAL), "--variant", *variant])
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_plans_are_labelled_by_scenario_name_and_names_must_differ():
+    args = build_parser().parse_args(["compare", str(FLAGSHIP), str(FLAGSHIP)])
+    _, names = compare_plans(args)
+    assert names == ["Retail bank CX programme", "Retail bank CX programme"]
+    scenario = cxsim.load_scenario(MINIMAL)
+    result = compare([scenario, scenario], draws=2, seed=1)
+    assert result.names == ["Minimal", "Minimal (2)"]
+    with pytest.raises(CxsimError, match="names: expected 2 different names"):
+        compare([scenario, scenario], names=["a", "a"], draws=2)

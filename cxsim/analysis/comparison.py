@@ -8,6 +8,7 @@ beats another is then the share of draws in which its NPV is higher.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,6 +20,9 @@ from cxsim.montecarlo import simulate
 from cxsim.outputs.summary import SUMMARY_ROWS, format_value
 from cxsim.outputs.views import ALL, BaseResult
 from cxsim.scenario import Scenario
+
+#: The printed comparison fits a terminal this many characters wide.
+WIDTH = 100
 
 COMPARED = (
     "npv",
@@ -44,40 +48,56 @@ class Comparison:
     beats: pd.DataFrame  # P(plan NPV > reference NPV) per plan, and P(NPV > 0)
     mechanisms: pd.DataFrame | None = None  # operating-model mechanisms per plan
 
-    def to_text(self) -> str:
-        lines = [
-            "Plans compared on common random numbers "
-            f"({self.results[0].draws} draws, seed {self.results[0].seed})"
+    def to_text(self, width: int = WIDTH) -> str:
+        """The comparison as text no wider than ``width`` characters.
+
+        Plans are columns headed by their names (wrapped onto up to four lines, cut short
+        with "…" beyond, and then also listed in full); when more plans are compared than
+        fit side by side, a block continues below itself.
+        """
+        means = self.table.iloc[:, : len(self.names)]  # then the differences from the first
+        blocks = [
+            ("Means over draws", self.names, self._formatted(means)),
+            (
+                f"Difference from {self.names[0]} (mean over the same draws)",
+                self.names[1:],
+                self._formatted(self.table.iloc[:, len(self.names) :]),
+            ),
         ]
-        width = max(len(str(i)) for i in self.table.index) + 2
-        cols = list(self.table.columns)
-        colw = max(16, *(len(c) + 2 for c in cols))
-        lines.append("".ljust(width) + "".join(c.rjust(colw) for c in cols))
-        for key, row in self.table.iterrows():
-            unit = self._unit(key)
-            lines.append(
-                str(key).ljust(width)
-                + "".join(format_value(row[c], unit).rjust(colw) for c in cols)
-            )
         if self.mechanisms is not None:
-            lines.append("")
-            lines.append("Operating-model mechanisms (means over draws)")
-            lines.append("".ljust(width) + "".join(n.rjust(colw) for n in self.names))
-            for key, row in self.mechanisms.iterrows():
-                lines.append(
-                    str(key).ljust(width) + "".join(f"{row[n]:.3f}".rjust(colw) for n in self.names)
-                )
-        lines.append("")
-        for name, row in self.beats.iterrows():
-            lines.append(
-                f"  {name}: P(NPV > 0) = {row['p_npv_positive']:.1%}"
-                + (
-                    ""
-                    if np.isnan(row["p_beats_reference"])
-                    else f"; P(beats {self.names[0]}) = {row['p_beats_reference']:.1%}"
-                )
-            )
+            rows = {
+                str(key): [f"{value:.3f}" for value in row]
+                for key, row in self.mechanisms[self.names].iterrows()
+            }
+            blocks.append(("Operating-model mechanisms (means over draws)", self.names, rows))
+        chances = self.beats.T
+        rows = {
+            "P(NPV > 0)": [f"{p:.1%}" for p in chances.loc["p_npv_positive"]],
+            "P(beats the first plan)": [
+                "" if np.isnan(p) else f"{p:.1%}" for p in chances.loc["p_beats_reference"]
+            ],
+        }
+        blocks.append(("Chances over the same draws", self.names, rows))
+        grid = _Grid.fit(self.names, [rows for _, _, rows in blocks], width)
+        lines = textwrap.wrap(
+            "Plans compared on common random numbers "
+            f"({self.results[0].draws} draws, seed {self.results[0].seed})",
+            width,
+        )
+        if grid.shortened:
+            lines.append("Plans in full (their headings below are shortened):")
+            for name in self.names:
+                lines += textwrap.wrap(name, width, initial_indent="  ", subsequent_indent="    ")
+        for title, heads, rows in blocks:
+            lines += ["", *textwrap.wrap(title, width)]
+            lines += grid.render(heads, rows)
         return "\n".join(lines)
+
+    def _formatted(self, table: pd.DataFrame) -> dict[str, list[str]]:
+        return {
+            str(key): [format_value(value, self._unit(str(key))) for value in row]
+            for key, row in table.iterrows()
+        }
 
     __str__ = to_text
 
@@ -108,21 +128,38 @@ def compare(
     Parameters
     ----------
     scenarios : sequence of Scenario
-        The plans; the first is the reference.
+        The plans; the first is the reference. A variant of a plan is
+        ``scenario.with_overrides({PATH: VALUE, ...}, source=NAME)``: the same scenario with
+        those values changed and validated (errors name ``source``), as
+        ``cxsim compare FILE --variant NAME PATH=VALUE`` builds it.
     names : sequence of str, optional
-        Column labels (default: each scenario's name, made unique).
+        Column labels, one per plan, all different (default: each scenario's name, repeats
+        numbered).
     draws, seed : int
         Monte Carlo draws and the shared seed.
     keep, executor
         As for :func:`cxsim.simulate`, for every plan: what each result keeps, and where
         its chunks of draws run (same numbers either way).
+
+    Examples
+    --------
+    >>> import cxsim
+    >>> plan = cxsim.load_scenario("tests/scenarios/minimal.yaml")
+    >>> faster = plan.with_overrides({"work_groups.support.plan.ramp_months": 3}, source="Faster")
+    >>> result = cxsim.compare([plan, faster], names=["Plan", "Faster"], draws=20, seed=1)
+    >>> bool(result.table.loc["NPV", "Faster − Plan"] > 0)
+    True
     """
     if len(scenarios) < 2:
         raise CxsimError("compare needs at least two plans")
+    if names is not None and (len(names) != len(scenarios) or len(set(names)) < len(names)):
+        raise CxsimError(
+            f"names: expected {len(scenarios)} different names, one per plan (got {list(names)})"
+        )
     horizons = {s.horizon_months for s in scenarios}
     if len(horizons) > 1:
         raise CxsimError(f"plans must share one horizon to be compared (got {sorted(horizons)})")
-    names = list(names) if names else _unique([s.name for s in scenarios])
+    names = list(names) if names is not None else unique_names([s.name for s in scenarios])
     results = [
         simulate(s, draws=draws, seed=seed, progress=False, keep=keep, executor=executor)
         for s in scenarios
@@ -173,7 +210,59 @@ def _mechanisms(result: BaseResult) -> dict[str, float]:
     }
 
 
-def _unique(names: list[str]) -> list[str]:
+@dataclass(frozen=True)
+class _Grid:
+    """One column layout for every block of the printed comparison, so columns line up."""
+
+    label: int  # width of the row labels
+    cell: int  # width of a column, its heading wrapped two short of it
+    per_line: int  # columns side by side
+    headings: dict[str, list[str]]
+
+    @classmethod
+    def fit(cls, names: list[str], blocks: list[dict[str, list[str]]], width: int) -> _Grid:
+        label = max(len(key) for rows in blocks for key in rows) + 1
+        widest = max(len(value) for rows in blocks for row in rows.values() for value in row)
+        # Columns as wide as the room allows (long names need fewer heading lines), but no
+        # narrower than the widest figure and no wider than reads well.
+        cell = max(widest + 2, min(_MAX_CELL, max(_MIN_CELL, (width - label) // len(names))))
+        per_line = max(1, (width - label) // cell)
+        return cls(label, cell, per_line, {name: _heading(name, cell - 2) for name in names})
+
+    @property
+    def shortened(self) -> bool:
+        return any(lines[-1].endswith("…") for lines in self.headings.values())
+
+    def render(self, heads: list[str], rows: dict[str, list[str]]) -> list[str]:
+        lines: list[str] = []
+        for start in range(0, len(heads), self.per_line):
+            block = range(start, min(start + self.per_line, len(heads)))
+            if start:
+                lines.append("")
+            tops = [self.headings[heads[i]] for i in block]
+            for depth in range(max(len(top) for top in tops)):
+                cells = [top[depth] if depth < len(top) else "" for top in tops]
+                lines.append(" " * self.label + "".join(c.rjust(self.cell) for c in cells))
+            for key, values in rows.items():
+                cells = [values[i] for i in block]
+                lines.append(key.ljust(self.label) + "".join(c.rjust(self.cell) for c in cells))
+        return lines
+
+
+_MIN_CELL, _MAX_CELL = 14, 22
+
+
+def _heading(name: str, width: int, depth: int = 4) -> list[str]:
+    """``name`` on at most ``depth`` lines of ``width``, the last cut short with "…"."""
+    lines = textwrap.wrap(name, width) or [""]
+    if len(lines) > depth:
+        rest = " ".join(lines[depth - 1 :])
+        lines = [*lines[: depth - 1], rest[: width - 1] + "…"]
+    return lines
+
+
+def unique_names(names: Sequence[str]) -> list[str]:
+    """Names made unique by numbering repeats: a, a -> a, a (2)."""
     seen: dict[str, int] = {}
     out = []
     for name in names:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 from cxsim.cli.arguments import (
@@ -12,52 +13,91 @@ from cxsim.cli.arguments import (
     executor_of,
     load_scenario_with_sets,
     non_negative_int,
+    parse_sets,
     positive_int,
     write_chart,
 )
-from cxsim.errors import CxsimError
+from cxsim.errors import CxsimError, ScenarioError
 
 
 def add_compare(sub) -> None:
     p = sub.add_parser(
         "compare",
         help="compare plans side by side on common random numbers",
-        description="Simulate two or more scenario files with the same seed and draws and "
-        "print their outcomes side by side, the differences from the first, and the "
-        "probability that each beats it.",
+        description="Simulate two or more plans with the same seed and draws and print their "
+        "outcomes side by side, the differences from the first, and the probability that each "
+        "beats it. Plans are scenario files, and variants of the first file: "
+        "--variant NAME PATH=VALUE [PATH=VALUE ...] is the first file with those values "
+        "changed (VALUE is YAML, as for --set), shown as NAME.",
     )
     p.add_argument("files", type=Path, nargs="+", help="scenario files; the first is the reference")
+    p.add_argument(
+        "--variant",
+        nargs="+",
+        action=_Variant,
+        default=[],
+        metavar=("NAME PATH=VALUE", "PATH=VALUE"),
+        help="a variant of the first file: its name, then one or more dotted paths with new "
+        "values, e.g. --variant 'Faster lending' work_groups.lending.plan.ramp_months=6 "
+        "(repeatable)",
+    )
     p.add_argument("--draws", type=positive_int, default=2000, help="draws (default 2000)")
     p.add_argument("--seed", type=non_negative_int, default=0, help="shared seed (default 0)")
     add_executor(p)
     p.set_defaults(handler=_cmd_compare)
 
 
-def _cmd_compare(args: argparse.Namespace) -> int:
-    from cxsim.analysis.comparison import compare
+class _Variant(argparse.Action):
+    """``--variant NAME PATH=VALUE ...``: kept as (name, [PATH=VALUE, ...]); usage errors
+    (no name, no value, a file given after the values) stop at the command line."""
 
-    if len(args.files) < 2:
-        raise CxsimError("compare needs at least two scenario files")
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        name, *sets = values
+        if "=" in name or not name.strip():
+            parser.error(f"--variant: give the variant a name before its PATH=VALUE (got {name!r})")
+        if not sets:
+            parser.error(f"--variant {name!r}: expected at least one PATH=VALUE after the name")
+        for item in sets:
+            if "=" not in item:
+                parser.error(
+                    f"--variant {name!r}: expected PATH=VALUE, got {item!r} "
+                    "(scenario files go before the first --variant)"
+                )
+        getattr(namespace, self.dest).append((name, sets))
+
+
+def compare_plans(args: argparse.Namespace) -> tuple[list, list[str]]:
+    """The plans ``cxsim compare`` runs, with their column names: each file under its
+    scenario's name, then each variant (the first file with its overrides) under its own."""
     scenarios = [load_scenario_with_sets(path, []) for path in args.files]
-    names = _short_names([path.stem for path in args.files])
-    if len(set(names)) < len(names):
-        names = [str(path) for path in args.files]
+    names = [scenario.name for scenario in scenarios]
+    for name, sets in args.variant:
+        source = f"--variant {name!r}"  # where a bad path or value is reported
+        try:
+            overrides = parse_sets(sets)
+        except ScenarioError as exc:
+            raise ScenarioError([replace(p, file=source) for p in exc.problems]) from None
+        scenarios.append(scenarios[0].with_overrides(overrides, source=source))
+        names.append(name)
+    return scenarios, names
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from cxsim.analysis.comparison import compare, unique_names
+
+    scenarios, names = compare_plans(args)
+    if len(scenarios) < 2:
+        raise CxsimError("compare needs at least two plans: two scenario files, or --variant")
     with executor_of(args) as executor:
         comparison = compare(
-            scenarios, names=names, draws=args.draws, seed=args.seed, executor=executor
+            scenarios,
+            names=unique_names(names),
+            draws=args.draws,
+            seed=args.seed,
+            executor=executor,
         )
     print(comparison.to_text())
     return EXIT_OK
-
-
-def _short_names(stems: list[str]) -> list[str]:
-    """File stems without the prefix they all share (sequence_a, sequence_b -> a, b)."""
-    import os
-
-    prefix = os.path.commonprefix(stems)
-    prefix = prefix[: prefix.rfind("_") + 1] if "_" in prefix else ""
-    short = [s[len(prefix) :] for s in stems]
-    return short if all(short) else stems
 
 
 def add_sensitivity(sub) -> None:
