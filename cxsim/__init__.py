@@ -49,6 +49,7 @@ _NAMES = {
     "Summary": "cxsim.outputs.summary",
     "breakeven": "cxsim.analysis.sensitivity",
     "compare": "cxsim.analysis.comparison",
+    "group_values": "cxsim.analysis.group_values",
     "load_scenario": "cxsim.scenario",
     "optimize": "cxsim.analysis.planning",
     "simulate": "cxsim.montecarlo",

@@ -3,7 +3,14 @@
 import pytest
 
 import cxsim
-from cxsim.analysis.attribution import shapley, waterfall_by_group, waterfall_by_lever
+from cxsim.analysis.attribution import (
+    coalition_game,
+    expected_npv,
+    shapley,
+    waterfall_by_group,
+    waterfall_by_lever,
+)
+from cxsim.analysis.evaluate import Evaluator, Variant
 from tests.conftest import TEST_SCENARIOS
 
 
@@ -56,3 +63,29 @@ def test_group_waterfall_sums_to_npv_exact_and_sampled(scenario):
     assert exact["value"].iloc[:-1].sum() == pytest.approx(expected, rel=1e-9)
     sampled = waterfall_by_group(scenario, draws=40, seed=2, exact_limit=0, permutations=5)
     assert sampled["value"].iloc[:-1].sum() == pytest.approx(expected, rel=1e-9)
+
+
+def test_every_coalition_runs_in_one_evaluator_call(scenario):
+    """The coalitions Shapley needs and the caller's extra ones, deduplicated, in one batch;
+    the empty coalition is the no-programme world and is not run."""
+    evaluator = Evaluator(scenario, 20, 1)
+    calls: list[int] = []
+    evaluate = evaluator.evaluate
+
+    def counting(variants, executor=None):
+        calls.append(len(variants))
+        return evaluate(variants, executor)
+
+    evaluator.evaluate = counting  # type: ignore[method-assign]
+    groups = list(scenario.work_groups)
+    phi, evaluations = coalition_game(
+        evaluator,
+        groups,
+        lambda c: Variant(groups_on=tuple(g in c for g in groups)),
+        exact_limit=0,
+        permutations=1,
+        extra=[frozenset({"billing"}), frozenset({"support"})],
+    )
+    assert calls == [3]  # one ordering's two coalitions, plus the singleton it lacks
+    assert not evaluations[frozenset()].npv.any()
+    assert sum(phi.values()) == pytest.approx(expected_npv(evaluations[frozenset(groups)]))

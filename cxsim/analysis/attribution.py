@@ -27,14 +27,14 @@ Games II, 307–317.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import combinations
 from math import factorial
 
 import numpy as np
 import pandas as pd
 
-from cxsim.analysis.evaluate import Evaluator, Variant
+from cxsim.analysis.evaluate import Evaluation, Evaluator, Variant
 from cxsim.model.responses import LEVERS
 from cxsim.scenario import Scenario
 
@@ -133,6 +133,50 @@ def waterfall_by_lever(
     return pd.DataFrame(rows)
 
 
+def coalition_game(
+    evaluator: Evaluator,
+    players: Sequence[str],
+    variant_of: Callable[[frozenset], Variant],
+    *,
+    exact_limit: int = 8,
+    permutations: int = 64,
+    seed: int = 0,
+    extra: Iterable[frozenset] = (),
+    executor=None,
+) -> tuple[dict[str, float], dict[frozenset, Evaluation]]:
+    """Shapley values of expected NPV over ``players``, and the coalitions behind them.
+
+    Every coalition :func:`shapley` needs, and the ``extra`` ones the caller also wants, run
+    as variants of one :meth:`Evaluator.evaluate` call (common random numbers). A coalition's
+    value is its expected NPV. Funding no player is the no-programme world, NPV 0 in every
+    draw, so the empty coalition is never run (its Evaluation is zeros).
+    """
+    wanted = coalitions(players, exact_limit=exact_limit, permutations=permutations, seed=seed)
+    run = [c for c in dict.fromkeys([*wanted, *extra]) if c]
+    evaluations = dict(
+        zip(run, evaluator.evaluate([variant_of(c) for c in run], executor), strict=True)
+    )
+    zeros = np.zeros(evaluator.draws)
+    evaluations[frozenset()] = Evaluation(zeros, zeros, zeros, zeros)
+    phi = shapley(
+        players,
+        lambda c: expected_npv(evaluations[c]),
+        exact_limit=exact_limit,
+        permutations=permutations,
+        seed=seed,
+    )
+    return phi, evaluations
+
+
+def expected_npv(evaluation: Evaluation) -> float:
+    """Expected PV of benefit minus expected PV of cost (the waterfalls' value function)."""
+    return float(evaluation.pv_benefit.mean()) - float(evaluation.pv_cost.mean())
+
+
+def shapley_method(players: int, exact_limit: int, permutations: int) -> str:
+    return "exact" if players <= exact_limit else f"{permutations} random orderings"
+
+
 def waterfall_by_group(
     scenario: Scenario,
     *,
@@ -144,29 +188,24 @@ def waterfall_by_group(
 ) -> pd.DataFrame:
     """Expected NPV split over work groups (costs included); rows sum to the total NPV.
 
-    Every coalition the Shapley values need runs on the same draws in one batch.
+    Every coalition the Shapley values need runs on the same draws in one batch. For each
+    item's loss if dropped and value alone beside its share, see
+    :func:`cxsim.analysis.group_values.group_values`.
     """
     groups = list(scenario.work_groups)
-    wanted = [
-        c
-        for c in coalitions(groups, exact_limit=exact_limit, permutations=permutations, seed=seed)
-        if c
-    ]
-    evaluator = Evaluator(scenario, draws, seed)
-    variants = [Variant(groups_on=tuple(g in c for g in groups)) for c in wanted]
-    results = evaluator.evaluate(variants, executor)
-    table = {
-        c: float(e.pv_benefit.mean()) - float(e.pv_cost.mean())
-        for c, e in zip(wanted, results, strict=True)
-    }
-    table[frozenset()] = 0.0
-    phi = shapley(
-        groups, table.__getitem__, exact_limit=exact_limit, permutations=permutations, seed=seed
+    phi, evaluations = coalition_game(
+        Evaluator(scenario, draws, seed),
+        groups,
+        lambda c: Variant(groups_on=tuple(g in c for g in groups)),
+        exact_limit=exact_limit,
+        permutations=permutations,
+        seed=seed,
+        executor=executor,
     )
-    total = table[frozenset(groups)]
+    total = expected_npv(evaluations[frozenset(groups)])
     rows = [{"component": g, "value": phi[g]} for g in groups]
     rows.append({"component": "NPV", "value": total})
-    method = "exact" if len(groups) <= exact_limit else f"{permutations} random orderings"
     frame = pd.DataFrame(rows)
+    method = shapley_method(len(groups), exact_limit, permutations)
     frame.attrs["method"] = f"Shapley values ({method}), {draws} draws, seed {seed}"
     return frame

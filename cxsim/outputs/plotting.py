@@ -233,24 +233,104 @@ def plot_tornado(table, ax: Axes | None = None, top: int = 12) -> Axes:
     return ax
 
 
-def plot_waterfall(table, ax: Axes | None = None, title: str = "Where the NPV comes from") -> Axes:
-    """Waterfall of :mod:`cxsim.analysis.attribution`: bars step from 0 to the NPV (last row)."""
+def plot_waterfall(
+    table,
+    ax: Axes | None = None,
+    title: str = "Where the NPV comes from",
+    values=None,
+) -> Axes:
+    """Waterfall of :mod:`cxsim.analysis.attribution`: bars step from 0 to the NPV (last row).
+
+    ``table`` is a waterfall (``component`` and ``value``, the NPV last) or the frame of
+    :func:`cxsim.group_values`, whose Shapley shares step to the full plan's NPV. With group
+    values (that frame, or ``values=`` beside a ``waterfall_by_group`` table) each item's
+    loss if dropped is drawn as an outlined bar beside its share, from the same base, and
+    why the two differ is noted under the chart: a leader deciding what to cut reads the
+    outlined bars.
+    """
+    if "shapley" in table.columns:
+        values = table if values is None else values
+        table = _waterfall_of(table)
     ax = axes_or_new(ax, (9, 5))
     parts = table.iloc[:-1]
     total = float(table["value"].iloc[-1])
     starts = np.concatenate([[0.0], np.cumsum(parts["value"].to_numpy())[:-1]])
     colours = ["#2ca02c" if v >= 0 else "#d62728" for v in parts["value"]]
     x = np.arange(len(parts) + 1)
-    ax.bar(x[:-1], parts["value"], bottom=starts, color=colours)
+    dropped = np.full(len(parts), np.nan)
+    if values is not None:
+        known = values["if_dropped"].reindex(parts["component"])
+        dropped = known.to_numpy(dtype=float)
+    marked = ~np.isnan(dropped)
+    if marked.any():
+        shares = parts["value"].to_numpy(dtype=float)
+        ax.bar(x[:-1] - 0.15, shares, 0.5, bottom=starts, color=colours, label="Shapley share")
+        ax.bar(
+            x[:-1][marked] + 0.25,
+            dropped[marked],
+            0.3,
+            bottom=starts[marked],
+            fill=False,
+            edgecolor="0.25",
+            hatch="///",
+            label="lost if dropped from the full plan",
+        )
+        for k in np.flatnonzero(marked):
+            for offset, value in ((-0.15, shares[k]), (0.25, dropped[k])):
+                ax.annotate(
+                    _short_money(value),
+                    (x[k] + offset, starts[k] + max(value, 0.0)),
+                    xytext=(0, 2),
+                    textcoords="offset points",
+                    ha="center",
+                    va="bottom",
+                    fontsize="x-small",
+                )
+        import textwrap
+
+        notes = getattr(values, "attrs", {}).get("notes") or [_WHY_THEY_DIFFER]
+        ax.set_xlabel(textwrap.fill(notes[0], 110), fontsize="small")
+    else:
+        ax.bar(x[:-1], parts["value"], bottom=starts, color=colours)
     ax.bar(x[-1], total, color=PROGRAMME_COLOUR)
     ax.set_xticks(x, [*parts["component"], "NPV"], rotation=30, ha="right")
     ax.axhline(0, color="black", linewidth=0.8)
-    tops = np.concatenate([starts + parts["value"].to_numpy(), starts, [total, 0.0]])
+    ends = (starts + dropped)[marked]
+    tops = np.concatenate([starts + parts["value"].to_numpy(), starts, ends, [total, 0.0]])
     span = tops.max() - tops.min()
     ax.set_ylim(tops.min() - 0.05 * span, tops.max() + 0.08 * span)  # room above the bars
     money_axis(ax.yaxis)
     ax.set(ylabel="Expected NPV contribution", title=title)
+    if marked.any():
+        legend(ax)
     return ax
+
+
+# For group values given without their notes (plot_waterfall's values= from another source).
+_WHY_THEY_DIFFER = (
+    "Shapley (filled bars) averages each item's contribution over every order of funding; "
+    "the outlined bars are the loss if it is dropped from the full plan"
+)
+
+
+def _waterfall_of(values):
+    """A waterfall table from the frame of :func:`cxsim.group_values`."""
+    import pandas as pd
+
+    total = values.attrs.get("npv", float(values["shapley"].sum()))
+    return pd.DataFrame(
+        {
+            "component": [*values.index, "NPV"],
+            "value": [*values["shapley"], total],
+        }
+    )
+
+
+def _short_money(value: float) -> str:
+    """``2.0M``, ``-350k``: a bar label short enough to sit above a narrow bar."""
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:.1f}M"
+    return f"{value / 1e3:.0f}k"
 
 
 def plot_assessment(scores, ax: Axes | None = None, title: str = "CX maturity assessment") -> Axes:

@@ -156,6 +156,16 @@ def item_options(
     return sorted(seen.values(), key=lambda o: (-o.fraction, o.shift))
 
 
+def planned_capabilities(scenario: Scenario) -> list[str]:
+    """The capabilities that are decisions: those with a ``plan``, in the engine's order.
+
+    A capability without a plan stays at today's level whatever is funded; its cost buys
+    nothing, so plans and group values leave it out.
+    """
+    capabilities = scenario.model.capabilities
+    return [c for c in CAPABILITIES if c in capabilities and capabilities[c].plan is not None]
+
+
 def decision_items(scenario: Scenario, fractions, shifts) -> list[Item]:
     """Work groups (prerequisites first), then the capabilities that have a plan."""
     from cxsim.model.operating_model import assessment_levels, modelled_capabilities
@@ -181,10 +191,8 @@ def decision_items(scenario: Scenario, fractions, shifts) -> list[Item]:
     modelled = modelled_capabilities(scenario)
     scores = scenario.model.maturity_assessment
     assessed = assessment_levels(scores) if scores else {}
-    for name in CAPABILITIES:
-        capability = scenario.model.capabilities.get(name)
-        if capability is None or capability.plan is None:
-            continue
+    for name in planned_capabilities(scenario):
+        capability = scenario.model.capabilities[name]
         level = capability.level if capability.level is not None else assessed.get(name, 0.0)
         # level + f·(target − level) is a sum of two uncertain inputs when today's level is
         # uncertain, which no single distribution writes exactly: such a capability is
@@ -211,3 +219,27 @@ def decision_items(scenario: Scenario, fractions, shifts) -> list[Item]:
 
 
 Plan = tuple  # one entry per item: an option index, or None when the item is not funded
+
+
+def describe_plan(items: list[Item], plan: Plan, base: Plan | None = None) -> str:
+    """``"it 50%, digital 100% +6m"``: the funded items and their options.
+
+    With ``base``, only what differs from it, an item ``base`` funds and ``plan`` does not
+    as ``"branch out"``.
+    """
+    parts = []
+    for i, (item, k) in enumerate(zip(items, plan, strict=True)):
+        if base is not None and base[i] == k:
+            continue
+        if k is None:
+            if base is not None:
+                parts.append(f"{item.name} out")
+            continue
+        option = item.options[k]
+        text = f"{item.name} {option.fraction:.0%}"
+        if option.shift:
+            text += f" +{option.shift:g}m"
+        parts.append(text)
+    if base is not None:
+        return ", ".join(parts) or "(the same)"
+    return ", ".join(parts) or "(nothing funded)"
