@@ -20,6 +20,7 @@ from cxsim.analysis.planning import optimize
 from cxsim.analysis.planning.space import scaled as scale_value
 from cxsim.cli.optimize import main_optimize
 from cxsim.errors import CxsimError
+from cxsim.outputs.mc_error import mean_se
 from cxsim.uncertainty.copula import sample
 from cxsim.uncertainty.distributions import Distribution
 from cxsim.uncertainty.streams import stream_id
@@ -89,6 +90,7 @@ def exhaustive() -> list[dict]:
                 "spend": float(result.programme_cost.sum(axis=1).mean()),
                 "mean": float(npv.mean()),
                 "p10": float(np.quantile(npv, 0.1)),
+                "npv": npv,
             }
         )
     return rows
@@ -208,6 +210,112 @@ def test_history_frontier_summary_and_plot():
     plt.close(ax.figure)
 
 
+# ----------------------------------------------------------------------------- why this plan
+def _row(rows, plan: dict) -> dict:
+    return next(r for r in rows if r["plan"] == plan)
+
+
+def _option_text(option) -> str:
+    f, s = option
+    return f"{f:.0%}" + (f", {s} months late" if s else "")
+
+
+@pytest.mark.parametrize(("risk", "budget"), [("mean", 200_000), ("mean", 250_000), ("p10", 1e7)])
+def test_the_why_tables_agree_with_independent_runs(exhaustive, risk, budget):
+    """Each table row against the exhaustive simulate runs of the dropped or added plan."""
+    result = optimize(small_case(), budget, risk=risk, draws=DRAWS, seed=SEED)
+    chosen = _chosen(result)
+    mine = _row(exhaustive, chosen)
+    funded = [g for g in GROUPS if chosen[g] is not None]
+    assert list(result.marginal_.index) == list(result.plan_.loc[result.plan_["funded"], "item"])
+    for group in funded:
+        dropped = dict(chosen, **{group: None})
+        if group == "billing":  # digital requires billing: it goes too
+            dropped["digital"] = None
+        other = _row(exhaustive, dropped)
+        row = result.marginal_.loc[group]
+        assert row["npv_lost"] == pytest.approx(mine["mean"] - other["mean"], rel=1e-9, abs=1e-6)
+        assert row["p10_lost"] == pytest.approx(mine["p10"] - other["p10"], rel=1e-9, abs=1e-6)
+        assert row["spend_saved"] == pytest.approx(mine["spend"] - other["spend"], rel=1e-9)
+        assert row["npv_lost_se"] == pytest.approx(mean_se(mine["npv"] - other["npv"]), rel=1e-6)
+        assert row["p10_lost_se"] > 0
+        too = [g for g in GROUPS if g != group and chosen[g] is not None and dropped[g] is None]
+        assert row["drops_too"] == ", ".join(too)
+    for group in [g for g in GROUPS if chosen[g] is None]:
+        plans = []
+        for option in OPTIONS[1:]:
+            added = dict(chosen, **{group: option})
+            if group == "digital" and added["billing"] is None:  # at its cheapest, on time
+                added["billing"] = (0.5, 0)
+            plans.append((option, _row(exhaustive, added)))
+        row = result.left_out_.loc[group]
+        fitting = [(o, r) for o, r in plans if r["spend"] <= budget]
+        if fitting:
+            option, best = max(fitting, key=lambda p: (p[1][risk], -p[1]["spend"]))
+            assert row["option"] == _option_text(option)
+            assert row["npv_gain"] == pytest.approx(best["mean"] - mine["mean"], rel=1e-9)
+            assert row["p10_gain"] == pytest.approx(best["p10"] - mine["p10"], rel=1e-9)
+            assert row["spend_added"] == pytest.approx(best["spend"] - mine["spend"], rel=1e-9)
+            assert row["npv_gain_se"] == pytest.approx(mean_se(best["npv"] - mine["npv"]), rel=1e-6)
+            assert math.isnan(row["over_budget_by"])
+            assert row[risk.replace("mean", "npv") + "_gain"] <= 0  # a local optimum
+        else:
+            option, cheapest = min(plans, key=lambda p: p[1]["spend"])
+            assert row["option"] == _option_text(option)
+            assert row["over_budget_by"] == pytest.approx(cheapest["spend"] - budget, rel=1e-9)
+            assert math.isnan(row["npv_gain"])
+    text = str(result.summary())
+    assert "What each funded item adds" in text and "next budget step" in text
+    assert "Left out" in text and "Re-checked on 50 fresh draws (seed 4)" in text
+    assert ("p10 NPV lost" in text) == (risk == "p10")
+
+
+def test_the_recheck_uses_fresh_draws_and_keeps_the_plan():
+    data = small_case()
+    result = optimize(data, 250_000, draws=DRAWS, seed=SEED)
+    recheck = result.recheck_
+    assert recheck.attrs["seed"] == SEED + 1 and recheck.attrs["draws"] == DRAWS
+    assert list(recheck.index) == ["chosen", "runner-up", "own plan (over the budget)"]
+    chosen = recheck.loc["chosen"]
+    history = result.history_[result.history_["feasible"]].sort_values("objective")
+    assert chosen["plan"] == history["plan"].iloc[-1]  # the plan is the search's
+    assert chosen["search_objective"] == result.objective_
+    fresh = cxsim.simulate(result.scenario_, draws=DRAWS, seed=SEED + 1, progress=False)
+    npv = fresh.outcomes["npv"].to_numpy()
+    assert chosen["npv_mean"] == pytest.approx(npv.mean(), rel=1e-9)
+    assert chosen["npv_mean"] != pytest.approx(result.npv_mean_, rel=1e-3)  # other draws
+    assert chosen["npv_mean_se"] == pytest.approx(mean_se(npv), rel=1e-9)
+    own = cxsim.simulate(data, draws=DRAWS, seed=SEED + 1, progress=False).outcomes["npv"]
+    assert recheck.iloc[2]["npv_mean"] == pytest.approx(own.mean(), rel=1e-9)
+    assert not recheck.iloc[2]["within_budget"]
+    # the runner-up: the best other plan the search evaluated within the budget
+    runner_up = history[history["plan"] != chosen["plan"]].iloc[-1]
+    assert recheck.loc["runner-up", "plan"] == runner_up["plan"]
+    assert recheck.loc["runner-up", "search_objective"] == runner_up["objective"]
+    ahead = chosen["objective"] - recheck.loc["runner-up", "objective"]
+    assert recheck.loc["runner-up", "chosen_ahead_by"] == pytest.approx(ahead, rel=1e-9)
+    verdict = recheck.attrs["verdict"]
+    assert verdict.split(":")[0] in ("the choice holds", "too close to call")
+    assert verdict in str(result.summary())
+    # the same search with the next seed re-checks on different draws again
+    again = optimize(data, 250_000, draws=DRAWS, seed=SEED + 1)
+    assert again.recheck_.attrs["seed"] == SEED + 2
+
+
+def test_the_next_budget_step_is_the_next_frontier_plan():
+    result = optimize(small_case(), 200_000, draws=DRAWS, seed=SEED)
+    front = result.frontier()
+    above = front[front["spend"] > 200_000]
+    step = result.next_step_
+    assert len(step) == 1
+    assert step["plan"].iloc[0] == above["plan"].iloc[0]
+    assert step["gain"].iloc[0] == pytest.approx(above["objective"].iloc[0] - result.objective_)
+    assert step["extra_spend"].iloc[0] == pytest.approx(above["spend"].iloc[0] - result.spend_)
+    unlimited = optimize(small_case(), UNLIMITED, draws=DRAWS, seed=SEED)
+    assert unlimited.next_step_.empty
+    assert "no plan evaluated above the budget beats" in str(unlimited.summary())
+
+
 def test_funding_nothing_is_a_valid_answer(tmp_path):
     data = small_case()
     for group in data["work_groups"].values():
@@ -215,6 +323,8 @@ def test_funding_nothing_is_a_valid_answer(tmp_path):
     result = optimize(data, UNLIMITED, draws=10, seed=SEED)
     assert result.funds_nothing and result.objective_ == 0.0 and result.spend_ == 0.0
     assert "Fund nothing" in str(result.summary())
+    assert result.marginal_.empty and list(result.left_out_.index) == list(GROUPS)
+    assert (result.left_out_["npv_gain"] < 0).all()
     result.to_yaml(tmp_path / "nothing.yaml")
     assert not cxsim.load_scenario(tmp_path / "nothing.yaml").work_groups
 
@@ -314,6 +424,7 @@ def test_cli_prints_the_plan_and_writes_files(tmp_path, capsys):
     assert code == 0
     assert "Funding plan for Minimal" in stdout and "expected NPV" in stdout
     assert "250,000" in stdout and f"Wrote {out}" in stdout
+    assert "What each funded item adds" in stdout and "re-checked on 50 fresh draws" in stdout
     assert out.exists() and png.stat().st_size > 1000
     assert set(cxsim.load_scenario(out).work_groups) == {"support", "billing"}
 

@@ -34,7 +34,9 @@ def add_optimize(sub) -> None:
         description="Search funding plans (each work group and planned capability: not "
         "funded, or funded at a share of its target with a later start) for the best "
         "expected NPV, or the best p10 NPV, within a budget on the expected programme "
-        "spend. Prints the plan; writes it as a scenario file and the NPV-spend frontier.",
+        "spend. Prints the plan and why: what each funded item adds, what each item left "
+        "out would add, what the next budget step buys, and the choice re-checked on fresh "
+        "draws (seed + 1). Writes the plan as a scenario file and the NPV-spend frontier.",
     )
     p.add_argument("file", type=Path, help="scenario YAML file")
     p.add_argument(
@@ -47,7 +49,12 @@ def add_optimize(sub) -> None:
     )
     p.add_argument("--risk", choices=RISKS, default="mean", help="objective (default mean)")
     p.add_argument("--draws", type=positive_int, default=1000, help="draws per plan (1000)")
-    p.add_argument("--seed", type=non_negative_int, default=0, help="seed shared by all plans (0)")
+    p.add_argument(
+        "--seed",
+        type=non_negative_int,
+        default=0,
+        help="seed shared by all plans (0); the re-check uses seed + 1",
+    )
     p.add_argument("--out", type=Path, metavar="PLAN.yaml", help="write the plan as a scenario")
     p.add_argument("--force", action="store_true", help="replace an existing --out file")
     p.add_argument("--frontier", type=Path, metavar="PNG", help="write the frontier chart")

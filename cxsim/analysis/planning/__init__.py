@@ -24,6 +24,9 @@ The pipeline is visible, one module each: :mod:`~cxsim.analysis.planning.space`,
 4. **Search.** Coordinate ascent over items from three starts (nothing funded, the
    scenario's own plan when affordable, a greedy best-gain-per-spend plan), every
    evaluation cached by plan and recorded in ``history_``.
+5. **Why.** What each funded item adds, what each item left out would add, what the next
+   budget step buys, and the choice re-checked on fresh draws
+   (:mod:`~cxsim.analysis.planning.why`).
 """
 
 from __future__ import annotations
@@ -130,6 +133,10 @@ def optimize(
         own = search.evaluate(search.canonical(tuple(0 for _ in items)), screen=False)
         search.ascend(search.trim(own))
         search.ascend(search.greedy(empty))
+        # The best plan met on any path, ascended once more: the "why" tables compare it
+        # with its single-item changes, so none of them may be better (when it is already a
+        # local optimum its changes are all cached and this costs nothing).
+        search.ascend(search.best())
     finally:
         search.close()
     return build_result(search, scenario, own)

@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cxsim.analysis.planning.search import OBJECTIVE_LABEL, Evaluation, Search, better
-from cxsim.analysis.planning.space import Item, Plan
+from cxsim.analysis.planning.search import OBJECTIVE_LABEL, Evaluation, Search
+from cxsim.analysis.planning.space import describe_plan
+from cxsim.analysis.planning.why import recheck, why_lines, why_report_tables, why_tables
 from cxsim.outputs.fitted import FitResult, Report, Table
 from cxsim.outputs.summary import format_value
 from cxsim.scenario import Scenario, validate
@@ -25,6 +26,20 @@ class OptimizationResult(FitResult):
     Attributes ending in ``_`` are the search's results (the lifetimes / scikit-learn
     convention); ``params_`` and ``se_`` give the chosen plan's expected NPV, p10 NPV and
     spend with their Monte Carlo standard errors, as every fitted result does.
+
+    Why this plan (:mod:`cxsim.analysis.planning.why`; differences draw by draw on common
+    random numbers, ``_se`` their Monte Carlo standard errors):
+
+    - ``marginal_``: per funded item, what leaving it out of the chosen plan would cost:
+      ``spend_saved``, ``npv_lost``, ``p10_lost`` and ``drops_too`` (the funded items that
+      require it, left out with it).
+    - ``left_out_``: per unfunded item, its best ``option`` within the budget added to the
+      chosen plan: ``spend_added``, ``npv_gain``, ``p10_gain`` and ``adds_too`` (the
+      prerequisites it needs); when no option fits, ``over_budget_by`` for its cheapest.
+    - ``next_step_``: the next plan on the frontier above the budget and what it buys.
+    - ``recheck_``: the chosen plan, the runner-up and the scenario's own plan on fresh
+      draws (seed + 1, as many draws), with ``chosen_ahead_by`` and a ``verdict`` in its
+      ``attrs``.
     """
 
     budget: float
@@ -43,6 +58,9 @@ class OptimizationResult(FitResult):
     own_plan: dict[str, float] | None = None  # the scenario's own plan, when evaluated
     notes: list[str] = field(default_factory=list)
     mc_errors: dict[str, float] = field(default_factory=dict)  # standard errors of params_
+    marginal_: pd.DataFrame = field(default_factory=pd.DataFrame)
+    left_out_: pd.DataFrame = field(default_factory=pd.DataFrame)
+    recheck_: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def __repr__(self) -> str:
         return (
@@ -69,6 +87,22 @@ class OptimizationResult(FitResult):
                 keep.append(index)
                 best = row["objective"]
         return self.history_.loc[keep]
+
+    @property
+    def next_step_(self) -> pd.DataFrame:
+        """What the next budget step buys: the cheapest frontier plan above the budget.
+
+        One row (none when no evaluated plan above the budget beats the chosen one):
+        ``plan``, ``spend``, ``extra_spend``, ``objective``, ``gain`` (over the chosen plan),
+        ``npv_mean``, ``npv_p10``. Plans above the budget are those met while trimming the
+        scenario's own plan to size, not searched for, so a larger budget may buy more.
+        """
+        front = self.frontier()
+        above = front[(front["spend"] > self.budget) & (front["objective"] > self.objective_)]
+        step = above.head(1)[["plan", "spend", "objective", "npv_mean", "npv_p10"]].copy()
+        step.insert(2, "extra_spend", step["spend"] - self.spend_)
+        step.insert(4, "gain", step["objective"] - self.objective_)
+        return step
 
     def to_yaml(self, path: str | Path | None = None) -> str:
         """Write the chosen plan as a scenario file (see ``scenario_``); return its text."""
@@ -113,6 +147,7 @@ class OptimizationResult(FitResult):
                 f"the scenario's own plan: spend {money(own['spend'])}{over}, expected NPV "
                 f"{money(own['npv_mean'])}, p10 NPV {money(own['npv_p10'])}"
             )
+        lines += why_lines(self)
         tables, notes = [], []
         if self.funds_nothing:
             lines += [
@@ -127,6 +162,7 @@ class OptimizationResult(FitResult):
             left_out = list(self.plan_.loc[~self.plan_["funded"], "item"])
             if left_out:
                 notes.append("not funded: " + ", ".join(left_out))
+        tables += why_report_tables(self)
         notes += [f"note: {note}" for note in self.notes]
         return Report(f"Funding plan for {self.scenario.name}", lines, tables, notes)
 
@@ -193,26 +229,11 @@ class OptimizationResult(FitResult):
         return ax
 
 
-def describe_plan(items: list[Item], plan: Plan) -> str:
-    parts = []
-    for item, k in zip(items, plan, strict=True):
-        if k is None:
-            continue
-        option = item.options[k]
-        text = f"{item.name} {option.fraction:.0%}"
-        if option.shift:
-            text += f" +{option.shift:g}m"
-        parts.append(text)
-    return ", ".join(parts) or "(nothing funded)"
-
-
 def build_result(search: Search, scenario: Scenario, own: Evaluation | None) -> OptimizationResult:
     items = search.items
-    feasible = [r for r in search.order if r.feasible]
-    best = feasible[0]
-    for record in feasible[1:]:
-        if better(record, best):
-            best = record
+    best = search.best()
+    # First, so the history holds any plan they evaluate (normally all are in the cache).
+    marginal, left_out = why_tables(search, best)
     rows = []
     for item, k in zip(items, best.plan, strict=True):
         option = item.options[k] if k is not None else None
@@ -232,6 +253,8 @@ def build_result(search: Search, scenario: Scenario, own: Evaluation | None) -> 
     plan = pd.DataFrame(rows).sort_values(
         ["funded", "start_month"], ascending=[False, True], kind="stable", na_position="last"
     )
+    marginal = marginal.reindex(plan.loc[plan["funded"], "item"].to_list())
+    left_out = left_out.reindex(plan.loc[~plan["funded"], "item"].to_list())
     history = pd.DataFrame(
         {
             "plan": [describe_plan(items, r.plan) for r in search.order],
@@ -264,6 +287,9 @@ def build_result(search: Search, scenario: Scenario, own: Evaluation | None) -> 
         else {"spend": own.spend, "npv_mean": own.npv_mean, "npv_p10": own.npv_p10},
         notes=notes,
         mc_errors=dict(zip(("npv_mean", "npv_p10", "spend"), best.errors, strict=True)),
+        marginal_=marginal,
+        left_out_=left_out,
+        recheck_=recheck(search, best, own),
     )
 
 

@@ -8,7 +8,7 @@ optimiser's ``history_``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -42,6 +42,8 @@ class Evaluation:
     feasible: bool
     # Monte Carlo standard errors of npv_mean, npv_p10 and spend over the plan's draws.
     errors: tuple[float, float, float] = (math.nan, math.nan, math.nan)
+    # NPV per draw, (draw,): two plans' per-draw differences give the error of their gap.
+    npv: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 class Search:
@@ -162,6 +164,7 @@ class Search:
                 mean if self.risk == "mean" else p10,
                 spend <= self.budget,
                 (mean_se(npv), quantile_se(npv, 0.1), mean_se(spends)),
+                npv,
             )
             cache[plan] = record
             if quick:
@@ -170,6 +173,15 @@ class Search:
             if self.bar is not None:
                 self.bar.update(1)
         return [cache.get(plan) for plan in plans]
+
+    def best(self) -> Evaluation:
+        """The best feasible plan evaluated on all the draws (funding nothing always is)."""
+        feasible = [r for r in self.order if r.feasible]
+        best = feasible[0]
+        for record in feasible[1:]:
+            if better(record, best):
+                best = record
+        return best
 
     def full(self, record: Evaluation) -> Evaluation:
         """The plan of a quick evaluation, evaluated on all the draws."""
