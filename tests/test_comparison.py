@@ -39,7 +39,14 @@ def test_cli_compare_sensitivity_breakeven(capsys, tmp_path):
     assert "P(NPV > 0)" in capsys.readouterr().out
     png = tmp_path / "t.png"
     assert main(["sensitivity", str(FLAGSHIP), "--plot", str(png)]) == 0
-    assert "responses.wallet_gain" in capsys.readouterr().out and png.stat().st_size > 0
+    out = capsys.readouterr().out
+    assert "share-of-wallet gain at full closure" in out and png.stat().st_size > 0
+    assert "0.94%" in out  # a share prints as a percentage, never as 0
+    assert main(["sensitivity", str(FLAGSHIP), "--swing", "0.1", "--inputs", "discount_rate"]) == 0
+    out = capsys.readouterr().out
+    assert "discount rate (annual)" in out and "8.10%" in out and "9.90%" in out
+    assert main(["sensitivity", str(FLAGSHIP), "--swing", "2"]) == 1
+    assert "swing must be a share between 0 and 1" in capsys.readouterr().err
     assert (
         main(
             [

@@ -56,3 +56,35 @@ def test_the_band_label_names_the_band_drawn(result):
         assert "programme p25–p75" in _legend_texts(ax)
     finally:
         plt.close(figure)
+
+
+@pytest.mark.parametrize(
+    ("formatter", "locs", "expected"),
+    [
+        ("money", [1000, 1100, 1200], ["1,000", "1,100", "1,200"]),  # never "1k, 1k, 1k"
+        ("money", [0, 2.5e6, 5e6, 7.5e6], ["0", "2.5M", "5.0M", "7.5M"]),
+        ("money", [-2e4, 0, 2e4, 4e4], ["-20k", "0", "20k", "40k"]),
+        ("money", [1.5e9, 2e9], ["1.5B", "2.0B"]),
+        ("percent", [0.0075, 0.008, 0.0085], ["0.75%", "0.80%", "0.85%"]),
+        ("percent", [0.0, 0.25, 0.5], ["0%", "25%", "50%"]),
+    ],
+)
+def test_axis_labels_are_readable_and_distinct(formatter, locs, expected):
+    from cxsim.outputs.axes import MoneyFormatter, PercentFormatter
+
+    shown = (MoneyFormatter if formatter == "money" else PercentFormatter)()
+    shown.set_locs(locs)
+    labels = [shown(value) for value in locs]
+    assert labels == expected
+    assert len(set(labels)) == len(labels)
+
+
+def test_short_money_labels_use_one_spelling():
+    from cxsim.outputs.axes import money_text
+
+    assert [money_text(x) for x in (2.04e6, -3.5e5, 980.0, 1.2e9)] == [
+        "2.0M",
+        "-350k",
+        "980",
+        "1.2B",
+    ]

@@ -143,3 +143,42 @@ def test_an_executor_gives_the_serial_tornado_and_breakeven():
             scenario, "responses.avoidable_contacts", draws=300, seed=3, executor=pool
         )
     assert again.value == found.value and again.curve.equals(found.curve)
+
+
+def test_a_swing_moves_fixed_inputs_too_with_closed_forms():
+    """With no uncertain input at all, ±10% on every input; NPV is linear in these three."""
+    scenario = contact_case(0.3, 8.0, 40000)
+    table = tornado(scenario, swing=0.1).set_index("input")
+    row = table.loc["responses.avoidable_contacts"]
+    assert (row["low"], row["high"]) == pytest.approx((0.27, 0.33))
+    assert row["npv_low"] == pytest.approx(npv(0.27, 8.0, 40000), rel=1e-9)
+    assert row["npv_high"] == pytest.approx(npv(0.33, 8.0, 40000), rel=1e-9)
+    cost = table.loc["work_groups.support.cost.monthly"]
+    assert cost["npv_low"] == pytest.approx(npv(0.3, 8.0, 36000), rel=1e-9)  # at the low value
+    assert cost["npv_high"] == pytest.approx(npv(0.3, 8.0, 44000), rel=1e-9)
+    assert cost["label"] == "running cost per month (support)" and cost["unit"] == "money"
+    assert table["base"].iloc[0] == pytest.approx(npv(0.3, 8.0, 40000), rel=1e-9)
+    # Inputs at zero (e.g. the churn reduction here) cannot move by a share of themselves.
+    assert "responses.churn_reduction" not in table.index
+
+
+def test_a_swing_stays_in_the_allowed_range_and_says_so():
+    scenario = contact_case(0.95, 8.0, 40000)
+    table = tornado(scenario, swing=0.1, inputs=["responses.avoidable_contacts"])
+    assert list(table["input"]) == ["responses.avoidable_contacts"]
+    assert table["high"].iloc[0] == 1.0
+    assert "responses.avoidable_contacts" in table.attrs["notes"][0]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"swing": 0}, "swing must be a share between 0 and 1"),
+        ({"swing": 1.5}, "swing must be a share between 0 and 1"),
+        ({"swing": 0.1, "inputs": ["responses.avoidable"]}, "unknown input"),
+        ({}, "swing every input"),
+    ],
+)
+def test_tornado_argument_errors(kwargs, message):
+    with pytest.raises(cxsim.CxsimError, match=message):
+        tornado(contact_case(0.3, 8.0, 40000), **kwargs)

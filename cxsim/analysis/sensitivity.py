@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,6 +22,7 @@ from cxsim.montecarlo.memory import keep_freed_memory
 from cxsim.outputs.summary import format_value
 from cxsim.scenario import Scenario
 from cxsim.scenario.schema import bounds_of
+from cxsim.scenario.units import describe
 from cxsim.uncertainty.distributions import Distribution
 from cxsim.uncertainty.sampling import draw_inputs
 
@@ -41,43 +43,107 @@ def tornado(
     high: float = 0.90,
     metric: str = "npv",
     executor=None,
+    swing: float | None = None,
+    inputs: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Swing in NPV as each uncertain input moves from its ``low`` to its ``high`` quantile.
+    """Swing in NPV as each input moves between a low and a high value, the others held.
 
-    All runs (the base case and two per input) go through the engine as rows of batched
-    calls, one configuration per row, here or as tasks on ``executor`` (same numbers).
+    By default every uncertain input moves from its ``low`` to its ``high`` quantile with
+    the others at their medians. With ``swing`` (e.g. 0.1) every numeric input — fixed ones
+    too: ARPU, margins, the discount rate, customer counts — moves ±``swing`` of its value
+    (its median when uncertain), kept within the range the scenario format allows; an input
+    at zero does not move and is left out. ``inputs`` limits either mode to chosen dotted
+    paths. All runs (the base case and two per input) go through the engine as rows of
+    batched calls, here or as tasks on ``executor`` (same numbers).
 
     Returns
     -------
-    DataFrame sorted by ``swing`` (largest first) with columns ``input``, ``low``,
-    ``high`` (the input's values), ``npv_low``, ``npv_high``, ``swing`` (``|npv_high −
-    npv_low|``) and ``base`` (NPV with every input at its median).
+    DataFrame sorted by ``swing`` (largest first) with columns ``input`` (the dotted path),
+    ``label`` and ``unit`` (readable name and unit, :func:`cxsim.scenario.units.describe`),
+    ``low``, ``high`` (the input's values), ``npv_low``, ``npv_high``, ``swing``
+    (``|npv_high − npv_low|``) and ``base`` (NPV with every input at its median).
+    ``attrs["notes"]`` says which values were clipped to their allowed range.
 
     Examples
     --------
-    >>> table = tornado(cxsim.load_scenario("scenarios/retail_bank.yaml"))  # doctest: +SKIP
+    >>> flagship = cxsim.load_scenario("scenarios/retail_bank.yaml")  # doctest: +SKIP
+    >>> table = tornado(flagship, swing=0.1)  # doctest: +SKIP
     """
-    inputs = scenario.uncertain_inputs()
-    if not inputs:
-        raise CxsimError(
-            "the scenario has no uncertain inputs; give a distribution to the inputs you "
-            "want to rank (e.g. {dist: pert, min: .., mode: .., max: ..})"
-        )
-    runs = 1 + 2 * len(inputs)
+    moves, notes = _moves(scenario, low, high, swing, inputs)
+    runs = 1 + 2 * len(moves)
     values = _point_values(scenario, runs)
     rows = []
-    for i, item in enumerate(inputs):
-        lo, hi = item.value.quantile(low), item.value.quantile(high)
-        values[item.path][1 + 2 * i] = lo
-        values[item.path][2 + 2 * i] = hi
-        rows.append({"input": item.path, "low": lo, "high": hi})
+    for i, (path, lo, hi) in enumerate(moves):
+        values[path][1 + 2 * i] = lo
+        values[path][2 + 2 * i] = hi
+        label, unit = describe(path)
+        rows.append({"input": path, "label": label, "unit": unit, "low": lo, "high": hi})
     outcome = outcomes_of_inputs(scenario, values, metric, executor)
     table = pd.DataFrame(rows)
     table["npv_low"] = outcome[1::2]
     table["npv_high"] = outcome[2::2]
     table["swing"] = (table["npv_high"] - table["npv_low"]).abs()
     table["base"] = outcome[0]
-    return table.sort_values("swing", ascending=False, ignore_index=True)
+    table = table.sort_values("swing", ascending=False, ignore_index=True)
+    table.attrs["notes"] = notes
+    if swing is None:
+        table.attrs.update(low_label=f"p{low * 100:g}", high_label=f"p{high * 100:g}")
+    else:
+        table.attrs.update(low_label=f"−{swing:.0%}", high_label=f"+{swing:.0%}")
+    return table
+
+
+def _moves(
+    scenario: Scenario,
+    low: float,
+    high: float,
+    swing: float | None,
+    chosen: Sequence[str] | None,
+) -> tuple[list[tuple[str, float, float]], list[str]]:
+    """(path, low value, high value) of every input the tornado moves, and notes."""
+    every = {item.path: item for item in scenario.inputs()}
+    for path in chosen or ():
+        _known_input(every, path)
+    if swing is None:
+        if not 0 < low < high < 1:
+            raise CxsimError(f"need 0 < low < high < 1 (got low {low}, high {high})")
+        items = [i for i in scenario.uncertain_inputs() if chosen is None or i.path in chosen]
+        if not items:
+            raise CxsimError(
+                "no uncertain inputs to move: give a distribution to the inputs you want to "
+                "rank (e.g. {dist: pert, min: .., mode: .., max: ..}), or swing every input "
+                "by a share of its value (tornado(..., swing=0.1); cxsim sensitivity --swing 0.1)"
+            )
+        return [(i.path, i.value.quantile(low), i.value.quantile(high)) for i in items], []
+    if not (isinstance(swing, int | float) and 0 < swing < 1):
+        raise CxsimError(
+            f"swing must be a share between 0 and 1, e.g. 0.1 for ±10% (got {swing!r})"
+        )
+    moves, clipped = [], []
+    for path, item in every.items():
+        if chosen is not None and path not in chosen:
+            continue
+        point = item.value.median() if isinstance(item.value, Distribution) else float(item.value)
+        if point == 0:
+            continue
+        lo_bound, hi_bound = bounds_of(path)
+        lo, hi = sorted((point * (1 - swing), point * (1 + swing)))
+        if lo_bound is not None and lo < lo_bound:
+            lo = lo_bound
+            clipped.append(path)
+        if hi_bound is not None and hi > hi_bound:
+            hi = hi_bound
+            clipped.append(path)
+        moves.append((path, lo, hi))
+    if not moves:
+        raise CxsimError("every chosen input is zero, so a relative swing moves nothing")
+    notes = []
+    if clipped:
+        notes.append(
+            "kept within their allowed range (e.g. a share at most 1): "
+            + ", ".join(dict.fromkeys(clipped))
+        )
+    return moves, notes
 
 
 @dataclass
@@ -95,7 +161,7 @@ class BreakEven:
 
     def plot(self, ax=None):
         """Expected NPV against the input's value, marking zero and the break-even."""
-        from cxsim.outputs.plotting import axes_or_new, legend
+        from cxsim.outputs.plotting import axes_or_new, legend, money_axis
 
         ax = axes_or_new(ax)
         ax.plot(self.curve["value"], self.curve["expected_npv"], marker="o")
@@ -105,7 +171,8 @@ class BreakEven:
                 self.value, color="green", linestyle=":", label=f"break-even {self.value:.4g}"
             )
             legend(ax)
-        ax.set(xlabel=self.param, ylabel="Expected NPV", title="Break-even")
+        money_axis(ax.yaxis)
+        ax.set(xlabel=describe(self.param)[0], ylabel="Expected NPV", title="Break-even")
         return ax
 
 
@@ -132,12 +199,7 @@ def breakeven(
     whole grid runs as rows of batched engine calls (here or on ``executor``). Every trial
     equals ``simulate(scenario, draws, seed, fixed={param: value})`` bit for bit.
     """
-    paths = {i.path: i for i in scenario.inputs()}
-    if param not in paths:
-        close = [p for p in paths if p.split(".")[-1] == param.split(".")[-1]][:5]
-        hint = f" (did you mean {', '.join(close)}?)" if close else ""
-        raise CxsimError(f"unknown input {param!r}{hint}; see docs/scenario-format.md")
-    item = paths[param]
+    item = _known_input({i.path: i for i in scenario.inputs()}, param)
     current = item.value.median() if isinstance(item.value, Distribution) else item.value
     lo, hi = bounds if bounds is not None else _search_range(param, item.value, current)
     if not lo < hi:
@@ -181,6 +243,15 @@ def breakeven(
             message += f"; expected NPV changes sign {crossing.size} times in the range"
     curve = pd.DataFrame(sorted(points.items()), columns=["value", "expected_npv"])
     return BreakEven(param, value, message, curve, current)
+
+
+def _known_input(inputs: dict, path: str):
+    """The input at ``path``, or an error naming inputs with the same last key."""
+    if path not in inputs:
+        close = [p for p in inputs if p.split(".")[-1] == path.split(".")[-1]][:5]
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise CxsimError(f"unknown input {path!r}{hint}; see docs/scenario-format.md")
+    return inputs[path]
 
 
 def _search_range(param: str, value, current: float) -> tuple[float, float]:

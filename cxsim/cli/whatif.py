@@ -121,6 +121,19 @@ def add_sensitivity(sub) -> None:
     p.add_argument("--low", type=float, default=0.10, help="tornado: low quantile (default 0.10)")
     p.add_argument("--high", type=float, default=0.90, help="tornado: high quantile (default 0.90)")
     p.add_argument(
+        "--swing",
+        type=float,
+        metavar="SHARE",
+        help="tornado: move every numeric input, fixed ones too, by ± this share of its value "
+        "(e.g. 0.1 for ±10%%) instead of from its p10 to its p90",
+    )
+    p.add_argument(
+        "--inputs",
+        nargs="+",
+        metavar="PATH",
+        help="tornado: only these inputs (dotted paths, e.g. segments.core.arpu)",
+    )
+    p.add_argument(
         "--n",
         type=positive_int,
         default=1024,
@@ -151,28 +164,42 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
 
 def _print_tornado(scenario, args: argparse.Namespace, executor=None) -> int:
     from cxsim.analysis.sensitivity import tornado
-    from cxsim.outputs.summary import format_value
+    from cxsim.outputs.summary import format_quantity, format_value
 
-    if not 0 < args.low < args.high < 1:
-        raise CxsimError(f"need 0 < --low < --high < 1 (got {args.low}, {args.high})")
-    table = tornado(scenario, low=args.low, high=args.high, executor=executor)
-    base = table["base"].iloc[0]
-    print(
-        f"Tornado for {scenario.name}: NPV with every input at its median = "
-        f"{format_value(base, 'money')}"
+    table = tornado(
+        scenario,
+        low=args.low,
+        high=args.high,
+        executor=executor,
+        swing=args.swing,
+        inputs=args.inputs,
     )
-    width = max(len(i) for i in table["input"]) + 2
-    low_label, high_label = f"NPV at p{args.low * 100:.0f}", f"NPV at p{args.high * 100:.0f}"
+    base = table["base"].iloc[0]
+    moved = (
+        f"each input ±{args.swing:.0%} of its value"
+        if args.swing is not None
+        else f"each uncertain input from its p{args.low * 100:g} to its p{args.high * 100:g}"
+    )
     print(
-        f"{'input'.ljust(width)}{'low':>12}{'high':>12}{low_label:>16}{high_label:>16}{'swing':>14}"
+        f"Tornado for {scenario.name}: {moved}, the others at their medians; NPV with every "
+        f"input at its median = {format_value(base, 'money')}"
+    )
+    width = max(len("input"), *(len(label) for label in table["label"])) + 2
+    low, high = table.attrs["low_label"], table.attrs["high_label"]
+    print(
+        f"{'input'.ljust(width)}{'low':>12}{'high':>12}{f'NPV at {low}':>15}"
+        f"{f'NPV at {high}':>15}{'swing':>13}"
     )
     for _, row in table.iterrows():
         print(
-            f"{row['input'].ljust(width)}{row['low']:>12.4g}{row['high']:>12.4g}"
-            f"{format_value(row['npv_low'], 'money'):>16}"
-            f"{format_value(row['npv_high'], 'money'):>16}"
-            f"{format_value(row['swing'], 'money'):>14}"
+            f"{row['label'].ljust(width)}{format_quantity(row['low'], row['unit']):>12}"
+            f"{format_quantity(row['high'], row['unit']):>12}"
+            f"{format_value(row['npv_low'], 'money'):>15}"
+            f"{format_value(row['npv_high'], 'money'):>15}"
+            f"{format_value(row['swing'], 'money'):>13}"
         )
+    for note in table.attrs.get("notes", []):
+        print(f"note: {note}")
     if args.plot:
         from cxsim.outputs.plotting import plot_tornado
 

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from cxsim.outputs.axes import money_axis, percent_axis  # money_axis: part of this API
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -29,23 +31,6 @@ METRIC_LABELS = {
     "referrals": "Referred customers per month",
     "market_share": "Market share",
 }
-
-
-def money_axis(axis) -> None:
-    """Label a money axis in thousands or millions (12.5M) instead of scientific notation."""
-    from matplotlib.ticker import FuncFormatter
-
-    def label(value: float, _pos: int) -> str:
-        size = abs(value)
-        if size >= 1e9:
-            return f"{value / 1e9:.1f}B"
-        if size >= 1e6:
-            return f"{value / 1e6:.1f}M"
-        if size >= 1e3:
-            return f"{value / 1e3:.0f}k"
-        return f"{value:.0f}"
-
-    axis.set_major_formatter(FuncFormatter(label))
 
 
 def legend(ax: Axes, **options) -> None:
@@ -95,6 +80,11 @@ def _median_paths(result: BaseResult, keys: list[tuple], ax, *, ylabel: str, tit
     return ax
 
 
+# Lagging indicators that are shares of customers, plotted as percentages.
+SHARE_METRICS = ("churn", "retention_12m", "share_of_wallet", "promoters", "detractors")
+SHARE_METRICS += ("market_share",)
+
+
 def plot_lagging(
     result: BaseResult,
     metric: str = "customers",
@@ -125,8 +115,10 @@ def plot_lagging(
                 months, lo[arm], hi[arm], color=colour, alpha=0.2, label=f"{label} {_band(band)}"
             )
     title = METRIC_LABELS.get(metric, metric)
-    if metric in ("revenue", "profit", "clv"):
+    if metric in ("revenue", "profit", "clv", "cost_to_serve", "acquisition_cost"):
         money_axis(ax.yaxis)
+    elif metric in SHARE_METRICS:
+        percent_axis(ax.yaxis)
     ax.set(xlabel="Month", ylabel=title, title=f"{title} — {segment}")
     legend(ax)
     return ax
@@ -216,17 +208,20 @@ def plot_tornado(table, ax: Axes | None = None, top: int = 12) -> Axes:
     rows = table.head(top).iloc[::-1]
     base = float(rows["base"].iloc[0])
     y = np.arange(len(rows))
-    ax.barh(y, rows["npv_low"] - base, left=base, color="#d62728", alpha=0.8, label="input at p10")
+    low, high = table.attrs.get("low_label", "p10"), table.attrs.get("high_label", "p90")
+    ax.barh(
+        y, rows["npv_low"] - base, left=base, color="#d62728", alpha=0.8, label=f"input at {low}"
+    )
     ax.barh(
         y,
         rows["npv_high"] - base,
         left=base,
         color=PROGRAMME_COLOUR,
         alpha=0.8,
-        label="input at p90",
+        label=f"input at {high}",
     )
     ax.axvline(base, color="black", linewidth=0.8)
-    ax.set_yticks(y, rows["input"])
+    ax.set_yticks(y, rows["label"] if "label" in rows else rows["input"])
     money_axis(ax.xaxis)
     ax.set(xlabel="NPV", title="What moves the NPV (others at their medians)")
     legend(ax)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from cxsim.outputs.mc_error import mean_se, proportion_se, quantile_se
 
-__all__ = ["SUMMARY_ROWS", "Summary", "format_error", "format_value"]
+__all__ = ["SUMMARY_ROWS", "Summary", "format_error", "format_quantity", "format_value"]
 
 SUMMARY_ROWS = {
     "npv": ("NPV", "money"),
@@ -28,6 +28,9 @@ SUMMARY_ROWS = {
     "retention_12m_change": ("12-month retention change at horizon", "pp"),
     "clv_change": ("CLV change at horizon (per customer)", "money"),
     "customers_change": ("Customers gained by horizon", "count"),
+    # Only when the scenario asks for a terminal value; shown beside the NPV, never in it.
+    "terminal_value": ("Terminal value (PV, beyond the horizon)", "money"),
+    "npv_with_terminal": ("NPV with terminal value", "money"),
 }
 
 
@@ -56,6 +59,8 @@ class Summary:
         rows, notes = {}, []
         many = len(outcomes) > 1
         for key, (label, unit) in SUMMARY_ROWS.items():
+            if key not in outcomes:
+                continue
             values = outcomes[key].to_numpy()
             defined = values[~np.isnan(values)]
             row: dict[str, Any] = {"unit": unit}
@@ -98,15 +103,15 @@ class Summary:
     def __repr__(self) -> str:
         return self.to_text()
 
-    def to_text(self) -> str:
+    def to_text(self, title: bool = True) -> str:
         cols = [c for c in ("value", *STATISTICS) if c in self.frame.columns]
         cells = {label: [self._cell(row, c) for c in cols] for label, row in self.frame.iterrows()}
         widths = [max(16, *(len(cell[i]) + 2 for cell in cells.values())) for i in range(len(cols))]
         width = max(len(str(i)) for i in self.frame.index) + 2
-        lines = [
-            self.title,
-            "".ljust(width) + "".join(c.rjust(w) for c, w in zip(cols, widths, strict=True)),
-        ]
+        lines = [self.title] if title else []
+        lines.append(
+            "".ljust(width) + "".join(c.rjust(w) for c, w in zip(cols, widths, strict=True))
+        )
         for label, row_cells in cells.items():
             lines.append(
                 str(label).ljust(width)
@@ -208,6 +213,29 @@ def format_value(value: Any, unit: str) -> str:
     if unit == "pp":
         return f"{value * 100:+.2f} pt"
     return f"{value:,.0f}"
+
+
+def format_quantity(value: Any, unit: str) -> str:
+    """An input's value in its unit (:func:`cxsim.scenario.units.describe`): money with
+    separators (cents when small), shares and rates as percentages, months, counts.
+
+    >>> [format_quantity(85.5, "money"), format_quantity(0.0094, "share")]
+    ['85.50', '0.94%']
+    >>> [format_quantity(6, "months"), format_quantity(12_000, "count")]
+    ['6.0', '12,000']
+    """
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "n/a"
+    value = float(value)
+    if unit == "money":
+        return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
+    if unit in ("share", "rate"):
+        return f"{value:.2%}" if abs(value) >= 0.001 else f"{value:.4%}"
+    if unit == "months":
+        return f"{value:.1f}"
+    if unit == "count":
+        return f"{value:,.0f}"
+    return f"{value:,.4g}"
 
 
 def format_error(error: float, unit: str) -> str:
