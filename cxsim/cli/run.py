@@ -17,7 +17,7 @@ from cxsim.cli.arguments import (
     positive_int,
     positive_number,
 )
-from cxsim.errors import CxsimError, ScenarioError
+from cxsim.errors import ScenarioError
 
 
 def add_run(sub) -> None:
@@ -29,7 +29,9 @@ def add_run(sub) -> None:
     )
     p.add_argument("file", type=Path, help="scenario YAML file")
     p.add_argument("--out", type=Path, help="folder for CSV tables and the resolved scenario")
-    p.add_argument("--force", action="store_true", help="replace a non-empty --out folder")
+    p.add_argument(
+        "--force", action="store_true", help="replace a non-empty --out folder or --xlsx file"
+    )
     p.add_argument(
         "--seed",
         type=non_negative_int,
@@ -82,13 +84,20 @@ def _default_draws(scenario) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from cxsim.montecarlo import simulate
-    from cxsim.outputs.report import business_case, check_output_dir, write_plots, write_results
+    from cxsim.outputs.provenance import command_line
+    from cxsim.outputs.report import (
+        business_case,
+        check_output_dir,
+        check_workbook_path,
+        write_plots,
+        write_results,
+    )
 
     scenario = load_scenario_with_sets(args.file, args.set)
     if args.out is not None:
         check_output_dir(args.out, [args.file], args.force)
-    if args.xlsx is not None and args.xlsx.suffix.lower() != ".xlsx":
-        raise CxsimError(f"{args.xlsx}: --xlsx needs a file name ending in .xlsx")
+    if args.xlsx is not None:
+        check_workbook_path(args.xlsx, args.force)
     draws = args.draws or _default_draws(scenario)
     # Everything is computed before anything is written: a failure (a lost cluster, say)
     # leaves no partial output behind.
@@ -103,22 +112,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
             executor=executor,
         )
         sensitivity = waterfall = None
-        if scenario.uncertain_inputs() and (args.xlsx or args.plots):
+        if args.xlsx or args.plots:
+            from cxsim.analysis.attribution import waterfall_by_lever
             from cxsim.analysis.sensitivity import tornado
 
-            sensitivity = tornado(scenario, executor=executor)
-        if args.plots is not None:
-            from cxsim.analysis.attribution import waterfall_by_lever
-
-            # Shapley over levers needs 2^5 coalitions: cap their draws to keep --plots quick.
+            # Without uncertain inputs, the tornado swings every input ±10% instead.
+            swing = None if scenario.uncertain_inputs() else 0.1
+            sensitivity = tornado(scenario, executor=executor, swing=swing)
+            # Shapley over levers needs 2^5 coalitions: cap their draws to keep this quick.
             waterfall = waterfall_by_lever(
                 scenario, draws=min(result.draws, 300), seed=result.seed, executor=executor
             )
-    print(business_case(result))
+    provenance = result.provenance(command_line())
+    print(business_case(result, provenance))
     for note in [*result.notes, *scenario.notes]:
         print(f"note: {note}")
     if args.out is not None:
-        written = write_results(result, args.out, force=args.force, inputs=[args.file])
+        written = write_results(
+            result, args.out, force=args.force, inputs=[args.file], provenance=provenance
+        )
         print(f"\nWrote {len(written)} files to {args.out}/: " + ", ".join(p.name for p in written))
         for reason in written.skipped:
             print(f"  not written: {reason}")
@@ -126,7 +138,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         charts = write_plots(result, args.plots, sensitivity=sensitivity, waterfall=waterfall)
         print(f"Wrote {len(charts)} charts to {args.plots}/")
     if args.xlsx is not None:
-        result.to_excel(args.xlsx, sensitivity=sensitivity)
+        result.to_excel(
+            args.xlsx, sensitivity=sensitivity, waterfall=waterfall, provenance=provenance
+        )
         print(f"Wrote workbook {args.xlsx}")
     return EXIT_OK
 

@@ -18,6 +18,7 @@ import numpy as np
 from cxsim.model import operating_model as om
 from cxsim.model.leading import (
     capability_cost,
+    cost_inputs,
     leading_indicators,
     programme_cost,
     total_cost,
@@ -58,6 +59,7 @@ class ChunkOutput:
     acquisition_factor: np.ndarray  # (draw, H) paid acquisitions, programme / baseline
     mechanisms: dict[str, np.ndarray]  # execution_capacity, targeting_quality, promise (draw, H)
     lever_profit: np.ndarray  # (draw, lever, H) incremental profit by lever (docs/model.md §5)
+    costs: dict[str, np.ndarray]  # start and running cost per item, (draw, G + N) each
 
 
 def run(
@@ -116,6 +118,7 @@ def run(
         chain.acquisition_factor,
         chain.mechanisms,
         by_lever,
+        cost_inputs(p, groups_on, capabilities_on),
     )
 
 

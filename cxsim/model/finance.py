@@ -132,3 +132,47 @@ def irr(cash: np.ndarray, *, tol: float = 1e-10, iterations: int = 200) -> np.nd
                 break
     monthly = 0.5 * (lo + hi)
     return np.where(ok, (1.0 + monthly) ** 12 - 1.0, np.nan)
+
+
+def terminal_perpetuity(cash: np.ndarray, v: np.ndarray, growth: float) -> np.ndarray:
+    """Value today of the cash flow beyond the horizon as a growing perpetuity, (draw,).
+
+    The last year's incremental cash flow ``C`` (its last 12 months, summed) grows at
+    ``g`` a year for ever: worth ``C·(1+g)/(i−g)`` at the horizon (Gordon), discounted to
+    today with ``v^H`` (``i`` the annual discount rate, ``v = (1+i)^(−1/12)``).
+
+    >>> v = np.array([1.1 ** (-1 / 12)])
+    >>> value = terminal_perpetuity(np.full((1, 24), 100.0), v, 0.0)[0]
+    >>> bool(np.isclose(value, 1200 / 0.1 * 1.1**-2))
+    True
+    """
+    horizon = cash.shape[-1]
+    rate = v ** (-12.0) - 1.0
+    last_year = cash[..., horizon - 12 :].sum(axis=-1)
+    return last_year * (1.0 + growth) / (rate - growth) * v**horizon
+
+
+def terminal_clv(
+    customer_value: np.ndarray,
+    last_margin: np.ndarray,
+    last_cost: np.ndarray,
+    v: np.ndarray,
+    horizon: int,
+) -> np.ndarray:
+    """Value today of what the programme leaves at the horizon, (draw,): its incremental
+    customers' margins from month ``H`` on, less its running cost from month ``H`` on.
+
+    ``customer_value`` is the incremental ``Σ N·CLV`` in the last month ``H−1``; forward
+    CLV counts that month's margin first (``m·v``), which the NPV already holds, so it is
+    taken out with ``last_margin``, the incremental ``Σ N·m`` of that month: the customers
+    are worth ``(N·CLV − N·m·v)·v^(H−1)`` today. The last month's programme cost ``c``
+    continues for ever, ``c·v^(H+1)/(1−v)``. No customer who joins after the horizon counts.
+
+    A running cost of 1 a month from month 12 on, nothing else, at ``v = 0.99``:
+
+    >>> value = terminal_clv(np.zeros(1), np.zeros(1), np.ones(1), np.array([0.99]), 12)[0]
+    >>> bool(np.isclose(value, -(0.99**13) / 0.01, rtol=1e-12))
+    True
+    """
+    customers = (customer_value - last_margin * v) * v ** (horizon - 1)
+    return customers - last_cost * v ** (horizon + 1) / (1.0 - v)

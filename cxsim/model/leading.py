@@ -96,8 +96,30 @@ def monthly_cost(
     overlap = np.clip(np.minimum(t0 + 1.0, s + width) - np.maximum(t0, s), 0.0, None)
     with np.errstate(divide="ignore", invalid="ignore"):
         spread = np.where(width > 0, overlap / width, ((s >= t0) & (s < t0 + 1.0)).astype(float))
-    running = np.clip(t0 + 1.0 - np.maximum(t0, s), 0.0, 1.0)
-    return one_time[:, None] * spread + monthly[:, None] * running
+    return one_time[:, None] * spread + monthly[:, None] * running_share(months, start)
+
+
+def running_share(months: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """The share of each month ``[t, t+1)`` after ``start``, (draw, H): what of the monthly
+    (running) cost that month pays; the rest of an item's cost is its one-time cost."""
+    t0 = months[None, :].astype(float)
+    return np.clip(t0 + 1.0 - np.maximum(t0, start[:, None]), 0.0, 1.0)
+
+
+def cost_inputs(
+    p: Params, groups_on: np.ndarray | None = None, capabilities_on: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """Each item's start month and monthly (running) cost, (draw, G + N): work groups, then
+    capabilities; zero running cost for items switched off. With an item's total cost they
+    split it into one-time and running lines (finance's view of the plan)."""
+    monthly = np.concatenate([p.cost_monthly, p.ops.cost_monthly], axis=1).copy()
+    count = p.cost_monthly.shape[1]
+    for k in range(monthly.shape[1]):
+        on = groups_on if k < count else capabilities_on
+        switch = switched_on(on, k if k < count else k - count)
+        if switch is not True:
+            monthly[:, k] = monthly[:, k] * switch
+    return {"start": np.concatenate([p.plan_start, p.ops.start], axis=1), "monthly": monthly}
 
 
 def leading_indicators(

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from cxsim.errors import CxsimError
+from cxsim.outputs.provenance import Provenance
 from cxsim.outputs.result import SimulationResult
 from cxsim.outputs.summary import format_value
 from cxsim.outputs.views import BaseResult
@@ -30,9 +31,11 @@ HORIZON_UNITS = {
 }
 
 
-def business_case(result: BaseResult) -> str:
-    """A readable business case: summary, lagging indicators at the horizon, segment economics."""
-    lines = [result.summary().to_text(), ""]
+def business_case(result: BaseResult, provenance: Provenance | None = None) -> str:
+    """A readable business case: where it came from (scenario, files, seed, draws, version,
+    overrides), the summary, lagging indicators at the horizon, segment economics."""
+    provenance = provenance or Provenance.of(result)
+    lines = [provenance.header(), "", result.summary().to_text(title=False), ""]
     seed_note = f"seed {result.seed}, {result.draws} draw(s)"
     lines.append(
         f"Lagging indicators in month {result.horizon} (programme vs baseline; {seed_note})"
@@ -91,6 +94,16 @@ def check_output_dir(out: Path, inputs: list[Path], force: bool) -> None:
         raise CxsimError(f"{out}: folder exists and is not empty; use --force to replace it")
 
 
+def check_workbook_path(path: Path, force: bool) -> None:
+    """A workbook path that can be written: ``.xlsx``, not a folder, replaced only with force."""
+    if path.suffix.lower() != ".xlsx":
+        raise CxsimError(f"{path}: --xlsx needs a file name ending in .xlsx")
+    if path.is_dir():
+        raise CxsimError(f"{path}: is a folder; --xlsx needs a file name ending in .xlsx")
+    if path.exists() and not force:
+        raise CxsimError(f"{path}: file exists; use --force to replace it")
+
+
 class Written(list):
     """The files :func:`write_results` wrote (sorted paths), and ``skipped``: a sentence per
     table it did not write, saying why and how to get it."""
@@ -107,6 +120,7 @@ def write_results(
     force: bool = False,
     inputs: list[Path] | None = None,
     max_rows: int = 2_000_000,
+    provenance: Provenance | None = None,
 ) -> Written:
     """Write the result's tables as CSV plus the resolved scenario into ``out``.
 
@@ -115,6 +129,8 @@ def write_results(
     ``leading_quantiles.csv``). A result that kept every draw's monthly arrays also writes
     the per-draw monthly tables ``cash_flow.csv``, ``leading.csv`` and, up to ``max_rows``
     rows, ``lagging.csv``; what is left out is listed in the return value's ``skipped``.
+    ``run.json`` records the provenance (seed, draws, overrides, cxsim version, each input
+    file's SHA-256, command line, date) so the folder can be re-run exactly.
 
     Files are written into a temporary folder beside ``out`` and moved into place
     only when complete, so a failure never leaves a half-written results folder.
@@ -157,6 +173,7 @@ def write_results(
             index = name in ("summary.csv", "horizon.csv", "segment_economics.csv", "outcomes.csv")
             table.to_csv(staging / name, index=index)
         result.scenario.to_yaml(staging / "scenario.yaml")
+        (provenance or Provenance.of(result)).write_json(staging / "run.json")
         if out.exists():
             shutil.rmtree(out)
         os.replace(staging, out)

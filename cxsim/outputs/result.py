@@ -20,11 +20,18 @@ import cxsim.outputs.tables as tables
 from cxsim.errors import CxsimError
 from cxsim.model import responses
 from cxsim.model.engine import SEGMENT_METRICS
-from cxsim.model.finance import discounted, irr, npv, payback_month
-from cxsim.model.leading import total_cost
+from cxsim.model.finance import (
+    discounted,
+    irr,
+    npv,
+    payback_month,
+    terminal_clv,
+    terminal_perpetuity,
+)
+from cxsim.model.leading import running_share, total_cost
 from cxsim.model.operating_model import promise_gap
 from cxsim.model.responses import LEVERS
-from cxsim.outputs.views import ALL, LEVER_LINES, QUANTILES, YEARLY, Band, BaseResult
+from cxsim.outputs.views import ALL, COST_PARTS, LEVER_LINES, QUANTILES, YEARLY, Band, BaseResult
 
 if TYPE_CHECKING:
     from cxsim.scenario import Scenario
@@ -73,6 +80,7 @@ class SimulationResult(BaseResult):
     acquisition_factor: np.ndarray | None = None  # (draw, month), programme arm
     lever_profit: np.ndarray | None = None  # (draw, lever, month), incremental profit by lever
     mechanisms: dict[str, np.ndarray] = field(default_factory=dict)  # (draw, month) each
+    costs: dict[str, np.ndarray] = field(default_factory=dict)  # start, monthly (draw, item)
     seg: dict[str, np.ndarray] = field(default_factory=dict)
     resp: dict[str, np.ndarray] = field(default_factory=dict)
     levers: tuple[str, ...] = LEVERS
@@ -207,6 +215,26 @@ class SimulationResult(BaseResult):
             raise CxsimError(f"no yearly line {name!r}; known: {known}")
         return np.add.reduceat(getattr(self, name), starts, axis=1)
 
+    def item_cost(self, item: str, part: str = "total") -> np.ndarray:
+        """Monthly cost of a work group or capability, (draw, month): ``total``, or its
+        ``one_time`` or ``running`` part (the running part is its monthly cost from its start;
+        the one-time cost is the rest)."""
+        items = [*self.work_groups, *self.capabilities]
+        if item not in items:
+            raise CxsimError(f"no cost item {item!r}; known: {', '.join(items)}")
+        if part not in COST_PARTS:
+            raise CxsimError(f"unknown cost part {part!r}; known: {', '.join(COST_PARTS)}")
+        k = items.index(item)
+        groups = len(self.work_groups)
+        total = self.group_cost[:, k] if k < groups else _kept(self.capability_cost)[:, k - groups]
+        if part == "total":
+            return total
+        months = np.arange(self.horizon)
+        running = self.costs["monthly"][:, k, None] * running_share(
+            months, self.costs["start"][:, k]
+        )
+        return running if part == "running" else total - running
+
     def lever_line(self, name: str) -> np.ndarray:
         """Monthly incremental profit of one lever, ``benefit_<lever>`` (draw, month)."""
         lever = name.removeprefix("benefit_")
@@ -238,6 +266,8 @@ class SimulationResult(BaseResult):
             return _kept(self.acquisition_factor), 0
         if kind == "lever":
             return self.lever_line(f"benefit_{key[1]}"), 0
+        if kind == "cost":
+            return self.item_cost(key[1], key[2]), 0
         if key == ("cash", "cumulative"):
             return np.cumsum(self.incremental_cash_flow, axis=1), 0
         if key == ("cash", "discounted_cumulative"):
@@ -302,6 +332,10 @@ class SimulationResult(BaseResult):
         )
         clv = self._ratio((self.metrics["clv"][..., last] * weights).sum(axis=2), total)
         customers = total
+        columns: dict[str, np.ndarray] = {}
+        if self.scenario.terminal_value is not None:
+            value = self.terminal_value()
+            columns = {"terminal_value": value, "npv_with_terminal": net + value}
         return pd.DataFrame(
             {
                 "npv": net,
@@ -315,9 +349,27 @@ class SimulationResult(BaseResult):
                 "retention_12m_change": retention[0] - retention[1],
                 "clv_change": clv[0] - clv[1],
                 "customers_change": customers[0] - customers[1],
+                **columns,
             },
             index=pd.RangeIndex(self.draws, name="draw"),
         )
+
+    def terminal_value(self) -> np.ndarray:
+        """Value today of the programme beyond the horizon, per draw (docs/model.md §5): a
+        growing perpetuity of the last year's cash flow, or the incremental customers' CLV
+        less the running cost; never part of the NPV."""
+        terminal = self.scenario.terminal_value
+        if terminal is None:
+            raise CxsimError("the scenario has no terminal_value (docs/scenario-format.md)")
+        if terminal.method == "perpetuity":
+            return terminal_perpetuity(self.incremental_cash_flow, self.v, terminal.growth)
+        last = [self.horizon - 1]
+        customers = self.segment_values("customers", last)[..., 0]  # (arm, draw, S)
+        value = (customers * self.segment_values("clv", last)[..., 0]).sum(axis=2)
+        revenue = self.segment_values("revenue", last)[..., 0] * self.seg["gross_margin"]
+        margin = (revenue - self.segment_values("cost_to_serve", last)[..., 0]).sum(axis=2)
+        cost = self.programme_cost[:, -1]
+        return terminal_clv(value[0] - value[1], margin[0] - margin[1], cost, self.v, self.horizon)
 
     def _horizon_nps(self) -> np.ndarray:
         """NPS of all segments in the last month, (arm, draw), without building every month."""

@@ -67,6 +67,8 @@ _NEEDS_ALL = {
     "promise_gap",
     "values_of",
     "seg",
+    "costs",
+    "item_cost",
     "resp",
     "v",
 }

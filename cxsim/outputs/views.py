@@ -12,7 +12,8 @@ A *key* names a monthly quantity: ``("metric", name, segment)`` for a lagging in
 programme and baseline), ``("leading", group)``, ``("closure", segment)``, ``("perceived",
 segment)``, ``("maturity", capability)``, ``("mechanism", name)``, ``("promise_gap",
 segment)``, ``("acquisition_factor",)``, ``("cash", "cumulative" | "discounted_cumulative")``
-and ``("lever", lever)`` for the incremental profit a money lever brings (docs/model.md §5).
+``("lever", lever)`` for the incremental profit a money lever brings (docs/model.md §5), and
+``("cost", item, "one_time" | "running")`` for a work group's or capability's cost lines.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from cxsim.outputs.mc_error import mean_se, proportion_se, quantile_se
 from cxsim.outputs.summary import Summary
 
 if TYPE_CHECKING:
+    from cxsim.outputs.provenance import Provenance
     from cxsim.scenario import Scenario
 
 ALL = "all"
@@ -49,6 +51,8 @@ HORIZON_METRICS = (
 )
 #: Per-draw yearly sums every result keeps, (draw, year).
 YEARLY = ("programme_cost", "incremental_profit", "incremental_cash_flow")
+#: The parts of an item's monthly cost: ``("cost", item, part)`` bands.
+COST_PARTS = ("total", "one_time", "running")
 #: The incremental profit by money lever (docs/model.md §5): these add up to incremental_profit.
 LEVER_LINES = tuple(f"benefit_{lever}" for lever in LEVERS)
 STATISTICS = ("mean", "p5", "p50", "p95", "p_positive")
@@ -162,6 +166,11 @@ class BaseResult:
         keys += [("promise_gap", label) for label in labels]
         keys += [("acquisition_factor",), ("cash", "cumulative"), ("cash", "discounted_cumulative")]
         keys += [("lever", lever) for lever in LEVERS]
+        keys += [
+            ("cost", item, part)
+            for item in (*self.work_groups, *self.capabilities)
+            for part in ("one_time", "running")
+        ]
         return keys
 
     def check_month(self, month: int | None) -> int:
@@ -297,21 +306,24 @@ class BaseResult:
 
         return leading_quantiles(self)
 
-    # -- writing ---------------------------------------------------------------------------
-    def to_excel(
-        self,
-        path,
-        sensitivity: pd.DataFrame | None = None,
-        extra_sheets: dict[str, pd.DataFrame] | None = None,
-    ):
-        """Write the finance workbook (summary, assumptions, yearly cash flow and indicators).
+    def provenance(self, command: list[str] | None = None) -> Provenance:
+        """Where this result came from: scenario files and their SHA-256, overrides, seed,
+        draws, cxsim version (see :mod:`cxsim.outputs.provenance`)."""
+        from cxsim.outputs.provenance import Provenance
 
-        See :func:`cxsim.outputs.excel.write_workbook`; ``extra_sheets`` maps sheet names to
-        more DataFrames, one sheet each (e.g. waterfalls).
+        return Provenance.of(self, command)
+
+    # -- writing ---------------------------------------------------------------------------
+    def to_excel(self, path, sensitivity: pd.DataFrame | None = None, **options):
+        """Write the finance workbook: live expected cash flow by lever and by work group,
+        named results, risk, lagging indicators, waterfalls, provenance.
+
+        See :func:`cxsim.outputs.excel.write_workbook` for ``sensitivity`` and the
+        ``options`` (``waterfall``, ``group_values``, ``extra_sheets``, ``provenance``).
         """
         from cxsim.outputs.excel import write_workbook
 
-        return write_workbook(self, path, sensitivity, extra_sheets=extra_sheets)
+        return write_workbook(self, path, sensitivity, **options)
 
     def __repr__(self) -> str:
         return (

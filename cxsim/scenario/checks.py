@@ -26,6 +26,40 @@ def _uncertain_range(raw: Any) -> tuple[float, float] | None:
         return None
 
 
+def _check_terminal_value(data: Mapping[str, Any], horizon: int | None, report: Report) -> None:
+    """A perpetuity needs growth below the discount rate and a year of cash to grow from."""
+    terminal = data.get("terminal_value")
+    if not isinstance(terminal, Mapping):
+        return
+    growth = terminal.get("growth", 0.0)
+    if not isinstance(growth, int | float) or isinstance(growth, bool):
+        return  # the schema pass reports it
+    if terminal.get("method") == "clv" and growth != 0:
+        report.add(
+            ("terminal_value", "growth"),
+            "growth applies to the perpetuity method only",
+            growth,
+            "method: perpetuity with a growth rate, or method: clv without one",
+        )
+    if terminal.get("method") != "perpetuity":
+        return
+    rate = _uncertain_range(data.get("discount_rate"))
+    if rate and growth >= rate[0]:
+        report.add(
+            ("terminal_value", "growth"),
+            "must be below the discount rate, or the perpetuity has no finite value",
+            growth,
+            f"an annual rate below {as_written(rate[0])}",
+        )
+    if horizon is not None and horizon < 12:
+        report.add(
+            ("terminal_value", "method"),
+            "a perpetuity grows the last year's cash flow: the horizon is shorter than a year",
+            horizon,
+            "horizon_months of at least 12, or method: clv",
+        )
+
+
 def _mapping(value: Any) -> Mapping[str, Any]:
     """The value if it is a mapping, else an empty one (the schema pass reports the type)."""
     return value if isinstance(value, Mapping) else {}
@@ -79,6 +113,7 @@ def cross_check(data: Mapping[str, Any], report: Report) -> None:
             owner=gname,
         )
     _check_operating_model(data, segments, groups, horizon, pain_total, report)
+    _check_terminal_value(data, horizon, report)
     for seg_name, total in pain_total.items():
         if total > 1 + 1e-9:
             report.add(

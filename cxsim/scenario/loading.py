@@ -135,6 +135,7 @@ def load_merged(
         merged.warnings += part.warnings
     merged.warnings += shadowed(body, shown, parts, merged)
     merged.origins[()] = shown
+    merged.files = [path, *merged.files, *(f for part in parts for f in part.files)]
     return merged
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from cxsim.errors import Problem
@@ -35,6 +36,8 @@ class Merged:
     origins: dict[tuple[str, ...], str] = field(default_factory=dict)
     # Values of a file's own that its includes replaced (see :func:`shadowed`).
     warnings: list[Problem] = field(default_factory=list)
+    # Every file read, this one first: their bytes fix the scenario (provenance).
+    files: list[Path] = field(default_factory=list)
 
 
 def record_origins(value: Any, prefix: tuple[str, ...], source: str, origins: dict) -> None:

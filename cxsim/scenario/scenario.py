@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import hashlib
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -64,6 +65,10 @@ class Scenario:
         # What loading or an override did besides setting values (an include that replaced
         # one of the file's own values, a correlation dropped), for the user to read.
         self.notes: list[str] = []
+        # Provenance: every override applied since loading, in order, as (path, value, source),
+        # and the files read with their SHA-256, so a result can be re-run exactly.
+        self.overrides: list[tuple[str, Any, str]] = []
+        self.files: dict[str, str] = {}
 
     def __getattr__(self, name: str) -> Any:
         if name in ScenarioModel.model_fields:
@@ -156,6 +161,11 @@ class Scenario:
         notes = _drop_fixed_correlations(data, overrides)
         scenario = validate(data, origins=origins, source=self.source)
         scenario.notes = [*self.notes, *notes]
+        scenario.overrides = [
+            *self.overrides,
+            *((str(path), copy.deepcopy(value), source) for path, value in overrides.items()),
+        ]
+        scenario.files = dict(self.files)
         return scenario
 
     def to_dict(self) -> dict[str, Any]:
@@ -318,7 +328,18 @@ def load_scenario(source: str | os.PathLike[str] | Mapping[str, Any]) -> Scenari
     merged = load_merged(path)
     scenario = validate(merged.data, origins=merged.origins, source=display(path.resolve()))
     scenario.notes = [str(warning) for warning in merged.warnings]
+    scenario.files = _fingerprints(merged.files)
     return scenario
+
+
+def _fingerprints(paths: list[Path]) -> dict[str, str]:
+    """Each file's SHA-256 by its name as shown (relative to the working folder)."""
+    out = {}
+    for path in paths:
+        name = display(path.resolve())
+        if name not in out:
+            out[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
 
 
 __all__ = ["Scenario", "Segment", "load_scenario", "validate", "topological_order", "Input"]

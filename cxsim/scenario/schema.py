@@ -264,6 +264,13 @@ class OperatingModel(Strict):
     execution_from_assessment: bool = True
 
 
+class TerminalValue(Strict):
+    """Value beyond the horizon, shown beside the NPV and never in it (docs/model.md §5)."""
+
+    method: Literal["clv", "perpetuity"]
+    growth: Annotated[float, Field(ge=-0.5, le=0.5, allow_inf_nan=False)] = 0.0
+
+
 class Journey(Strict):
     """Pain owned jointly by several groups: it closes only as far as the least advanced."""
 
@@ -297,6 +304,7 @@ class ScenarioModel(Strict):
     synergies: list[Synergy] = Field(default_factory=list)
     capabilities: dict[Literal[CAPABILITIES], Capability] = Field(default_factory=dict)
     operating_model: OperatingModel = Field(default_factory=OperatingModel)
+    terminal_value: TerminalValue | None = None
     maturity_assessment: (
         dict[Literal[ASSESSMENT_DIMENSIONS], Annotated[int, Field(ge=1, le=5, strict=True)]] | None
     ) = None
