@@ -32,10 +32,12 @@ if TYPE_CHECKING:  # what the lazy names resolve to, for type checkers and IDEs
     from cxsim.analysis.attribution import waterfall_by_group, waterfall_by_lever
     from cxsim.analysis.comparison import Comparison, compare
     from cxsim.analysis.global_sensitivity import sobol, variance_shares
+    from cxsim.analysis.group_values import group_values
     from cxsim.analysis.planning import OptimizationResult, optimize
     from cxsim.analysis.sensitivity import BreakEven, breakeven, tornado
     from cxsim.montecarlo import simulate
     from cxsim.outputs.result import SimulationResult
+    from cxsim.outputs.streamed import SummaryResult
     from cxsim.outputs.summary import Summary
     from cxsim.scenario import Scenario, load_scenario
 
@@ -46,6 +48,7 @@ _NAMES = {
     "OptimizationResult": "cxsim.analysis.planning",
     "Scenario": "cxsim.scenario",
     "SimulationResult": "cxsim.outputs.result",
+    "SummaryResult": "cxsim.outputs.streamed",
     "Summary": "cxsim.outputs.summary",
     "breakeven": "cxsim.analysis.sensitivity",
     "compare": "cxsim.analysis.comparison",
@@ -86,8 +89,10 @@ __all__ = [
     "ScenarioError",
     "SimulationResult",
     "Summary",
+    "SummaryResult",
     "breakeven",
     "compare",
+    "group_values",
     "load_scenario",
     "optimize",
     "simulate",

@@ -19,7 +19,23 @@ MINIMAL = TEST_SCENARIOS / "minimal.yaml"
 def test_identical_plans_differ_by_exactly_zero():
     scenario = cxsim.load_scenario(FLAGSHIP)
     result = compare([scenario, scenario], names=["a", "b"], draws=100, seed=4)
-    assert np.all(result.table["b − a"].to_numpy() == 0)
+    difference = result.table["b − a"]
+    # A payback difference is n/a when some draws have not paid back within the horizon.
+    censored = difference.isna()
+    assert set(difference.index[censored]) <= {"Payback (months)"}
+    assert np.all(difference[~censored].to_numpy() == 0)
+
+
+def test_paybacks_beyond_the_horizon_are_lower_bounds_not_dropped():
+    scenario = cxsim.load_scenario(FLAGSHIP).with_overrides({"horizon_months": 36})
+    result = compare([scenario, scenario], names=["a", "b"], draws=200, seed=4)
+    payback = result.results[0].outcomes["payback_months"]
+    assert payback.isna().mean() > 0.5  # most draws have not paid back by month 36
+    assert result.table.loc["Payback (months)", "a"] == payback.fillna(36).mean()
+    assert np.isnan(result.table.loc["Payback (months)", "b − a"])
+    text = result.to_text()
+    assert "≥ " in next(line for line in text.splitlines() if line.startswith("Payback"))
+    assert "P(payback within 36 months)" in text
     assert result.beats.loc["b", "p_beats_reference"] == 0.0
 
 

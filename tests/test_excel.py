@@ -182,7 +182,8 @@ def test_undefined_irr_is_na_never_nan(tmp_path, no_irr):
     book = _open(no_irr, tmp_path / "case.xlsx")
     ws = book["Summary"]
     assert _summary_cell(ws, "IRR (annual)", "Value").value == "n/a"
-    assert _summary_cell(ws, "Payback (months)", "Value").value == "n/a"
+    # Never paid back within the horizon: censored, not missing.
+    assert _summary_cell(ws, "Payback (months)", "Value").value == f"> {no_irr.horizon}"
     for sheet in book:
         for row in sheet.iter_rows():
             for cell in row:
@@ -329,3 +330,23 @@ def test_cli_xlsx_needs_force_to_replace_and_refuses_a_folder(tmp_path, capsys):
     (tmp_path / "dir.xlsx").mkdir()
     assert main(["run", str(MINIMAL), "--quiet", "--xlsx", str(tmp_path / "dir.xlsx")]) == 1
     assert "is a folder" in capsys.readouterr().err
+
+
+def test_waterfall_sheet_shows_shapley_beside_if_dropped(tmp_path, uncertain):
+    values = cxsim.group_values(uncertain.scenario, draws=40, seed=1)
+    lever = cxsim.waterfall_by_lever(uncertain.scenario, draws=40, seed=1)
+    ws = _open(uncertain, tmp_path / "case.xlsx", waterfall=lever, group_values=values)["Waterfall"]
+    header = _row(ws, "Work group or capability")
+    row = _row(ws, "support")
+    assert ws.cell(row, _col(ws, header, "Shapley value")).value == pytest.approx(
+        values.loc["support", "shapley"]
+    )
+    dropped = ws.cell(row, _col(ws, header, "NPV lost if dropped (with what requires it)"))
+    assert dropped.value == pytest.approx(values.loc["support", "if_dropped"])
+    assert dropped.number_format == MONEY
+    levers = _row(ws, "Money lever")
+    retention = _row(ws, "Retention")
+    assert str(ws.cell(retention, 2).value).startswith("=SUMPRODUCT(")
+    shapley = ws.cell(retention, _col(ws, levers, "Shapley value")).value
+    assert shapley == pytest.approx(lever["value"].iloc[0])
+    assert any("Why Shapley and if dropped differ" == c.value for c in ws["A"])

@@ -161,3 +161,26 @@ def test_results_compare_by_identity(flagship):
     one = cxsim.simulate(flagship, draws=2, seed=1)
     other = cxsim.simulate(flagship, draws=2, seed=1)
     assert one == one and one != other
+
+
+def test_paybacks_beyond_the_horizon_are_censored_not_dropped():
+    """Of 10 draws, 6 never pay back within 36 months: the median lies beyond the horizon, the
+    p5 among those that did, and the mean counts the six at 36 months (a lower bound)."""
+    import pandas as pd
+
+    from cxsim.outputs.summary import SUMMARY_ROWS, Summary
+
+    payback = np.array([20.0, 22, 24, 30, *[np.nan] * 6])
+    plain = [key for key in SUMMARY_ROWS if "terminal" not in key]  # no terminal value
+    outcomes = pd.DataFrame({key: np.linspace(1, 2, 10) for key in plain})
+    outcomes["payback_months"] = payback
+    summary = Summary.from_outcomes(outcomes, 36, "t")
+    row = summary.frame.loc["Payback (months)"]
+    assert row["p50"] == np.inf and row["p95"] == np.inf
+    assert row["p5"] == pytest.approx(np.quantile([20, 22, 24, 30, *[np.inf] * 6], 0.05))
+    assert row["mean"] == pytest.approx((20 + 22 + 24 + 30 + 6 * 36) / 10)
+    assert row["censored_share"] == pytest.approx(0.6)
+    text = summary.to_text()
+    line = next(line for line in text.splitlines() if line.startswith("Payback"))
+    assert "≥ 31" in line and line.count("> 36") == 2
+    assert any("60% of draws" in note and "censored" in note for note in summary.notes)

@@ -3,6 +3,7 @@
 from cxsim.analysis.attribution import waterfall_by_group, waterfall_by_lever
 from cxsim.analysis.comparison import Comparison, compare
 from cxsim.analysis.global_sensitivity import sobol, variance_shares
+from cxsim.analysis.group_values import group_values
 from cxsim.analysis.planning import OptimizationResult, optimize
 from cxsim.analysis.sensitivity import BreakEven, breakeven, tornado
 
@@ -12,6 +13,7 @@ __all__ = [
     "OptimizationResult",
     "breakeven",
     "compare",
+    "group_values",
     "optimize",
     "sobol",
     "tornado",

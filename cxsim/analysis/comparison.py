@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from cxsim.errors import CxsimError
 from cxsim.montecarlo import simulate
-from cxsim.outputs.summary import SUMMARY_ROWS, format_value
+from cxsim.outputs.summary import CENSORED, SUMMARY_ROWS, format_value
 from cxsim.outputs.views import ALL, BaseResult
 from cxsim.scenario import Scenario
 
@@ -47,6 +47,9 @@ class Comparison:
     table: pd.DataFrame  # rows: outcome; columns: plan means, then differences
     beats: pd.DataFrame  # P(plan NPV > reference NPV) per plan, and P(NPV > 0)
     mechanisms: pd.DataFrame | None = None  # operating-model mechanisms per plan
+    # (row, column) cells that are lower bounds: a payback mean when some draws have not paid
+    # back within the horizon (they count at the horizon, docs/what-if.md).
+    lower_bounds: set[tuple[str, str]] = field(default_factory=set)
 
     def to_text(self, width: int = WIDTH) -> str:
         """The comparison as text no wider than ``width`` characters.
@@ -71,8 +74,12 @@ class Comparison:
             }
             blocks.append(("Operating-model mechanisms (means over draws)", self.names, rows))
         chances = self.beats.T
+        horizon = self.results[0].horizon
         rows = {
             "P(NPV > 0)": [f"{p:.1%}" for p in chances.loc["p_npv_positive"]],
+            f"P(payback within {horizon} months)": [
+                f"{p:.1%}" for p in chances.loc["p_payback_in_horizon"]
+            ],
             "P(beats the first plan)": [
                 "" if np.isnan(p) else f"{p:.1%}" for p in chances.loc["p_beats_reference"]
             ],
@@ -94,8 +101,12 @@ class Comparison:
         return "\n".join(lines)
 
     def _formatted(self, table: pd.DataFrame) -> dict[str, list[str]]:
+        def cell(key: str, column: str, value) -> str:
+            text = format_value(value, self._unit(key))
+            return f"≥ {text}" if (key, column) in self.lower_bounds else text
+
         return {
-            str(key): [format_value(value, self._unit(str(key))) for value in row]
+            str(key): [cell(str(key), str(c), value) for c, value in row.items()]
             for key, row in table.iterrows()
         }
 
@@ -164,18 +175,29 @@ def compare(
         simulate(s, draws=draws, seed=seed, progress=False, keep=keep, executor=executor)
         for s in scenarios
     ]
-    reference = results[0].outcomes
+    horizon, reference = results[0].horizon, results[0].outcomes
+    # A draw that has not paid back within the horizon counts at the horizon: the mean is then
+    # a lower bound (marked), and a difference of two bounds means nothing (n/a).
+    outcomes = [_bounded(r.outcomes[list(COMPARED)], horizon) for r in results]
+    censorable = set(CENSORED) & set(COMPARED)
+    bounded = [censorable & set(r.outcomes.columns[r.outcomes.isna().any()]) for r in results]
+    lower_bounds = set()
     columns = {}
-    for name, result in zip(names, results, strict=True):
-        columns[name] = result.outcomes[list(COMPARED)].mean()
-    for name, result in zip(names[1:], results[1:], strict=True):
-        diff = result.outcomes[list(COMPARED)] - reference[list(COMPARED)]
-        columns[f"{name} − {names[0]}"] = diff.mean()
+    for name, values, censored in zip(names, outcomes, bounded, strict=True):
+        columns[name] = values.mean()
+        lower_bounds |= {(SUMMARY_ROWS[k][0], name) for k in censored}
+    for name, values, censored in zip(names[1:], outcomes[1:], bounded[1:], strict=True):
+        diff = (values - outcomes[0]).mean()
+        diff[list(censored | bounded[0])] = np.nan
+        columns[f"{name} − {names[0]}"] = diff
     table = pd.DataFrame(columns)
     table.index = [SUMMARY_ROWS[k][0] for k in table.index]
     beats = pd.DataFrame(
         {
             "p_npv_positive": [float((r.outcomes["npv"] > 0).mean()) for r in results],
+            "p_payback_in_horizon": [
+                float(r.outcomes["payback_months"].notna().mean()) for r in results
+            ],
             "p_beats_reference": [np.nan]
             + [
                 float((r.outcomes["npv"].to_numpy() > reference["npv"].to_numpy()).mean())
@@ -189,7 +211,16 @@ def compare(
         mechanisms = pd.DataFrame(
             {name: _mechanisms(r) for name, r in zip(names, results, strict=True)}
         )
-    return Comparison(names, results, table, beats, mechanisms)
+    return Comparison(names, results, table, beats, mechanisms, lower_bounds)
+
+
+def _bounded(outcomes: pd.DataFrame, horizon: int) -> pd.DataFrame:
+    """Outcomes with paybacks beyond the horizon counted at the horizon."""
+    out = outcomes.copy()
+    for key in CENSORED:
+        if key in out:
+            out[key] = out[key].fillna(float(horizon))
+    return out
 
 
 def _mechanisms(result: BaseResult) -> dict[str, float]:

@@ -111,7 +111,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             target_error=args.target_error,
             executor=executor,
         )
-        sensitivity = waterfall = None
+        sensitivity = waterfall = values = None
         if args.xlsx or args.plots:
             from cxsim.analysis.attribution import waterfall_by_lever
             from cxsim.analysis.sensitivity import tornado
@@ -119,10 +119,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
             # Without uncertain inputs, the tornado swings every input ±10% instead.
             swing = None if scenario.uncertain_inputs() else 0.1
             sensitivity = tornado(scenario, executor=executor, swing=swing)
-            # Shapley over levers needs 2^5 coalitions: cap their draws to keep this quick.
+            # Shapley values need every coalition (2^5 of levers, 2^G of groups): their draws
+            # are capped to keep this quick.
+            draws = min(result.draws, 300)
             waterfall = waterfall_by_lever(
-                scenario, draws=min(result.draws, 300), seed=result.seed, executor=executor
+                scenario, draws=draws, seed=result.seed, executor=executor
             )
+            if scenario.work_groups:
+                from cxsim.analysis.group_values import group_values
+
+                values = group_values(scenario, draws=draws, seed=result.seed, executor=executor)
     provenance = result.provenance(command_line())
     print(business_case(result, provenance))
     for note in [*result.notes, *scenario.notes]:
@@ -135,11 +141,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
         for reason in written.skipped:
             print(f"  not written: {reason}")
     if args.plots is not None:
-        charts = write_plots(result, args.plots, sensitivity=sensitivity, waterfall=waterfall)
+        charts = write_plots(
+            result, args.plots, sensitivity=sensitivity, waterfall=waterfall, group_values=values
+        )
         print(f"Wrote {len(charts)} charts to {args.plots}/")
     if args.xlsx is not None:
         result.to_excel(
-            args.xlsx, sensitivity=sensitivity, waterfall=waterfall, provenance=provenance
+            args.xlsx,
+            sensitivity=sensitivity,
+            waterfall=waterfall,
+            group_values=values,
+            provenance=provenance,
         )
         print(f"Wrote workbook {args.xlsx}")
     return EXIT_OK

@@ -195,10 +195,13 @@ def save_figure(ax, path: Path) -> Path:
     return Path(path)
 
 
-def write_plots(result: BaseResult, folder: Path, sensitivity=None, waterfall=None) -> list[Path]:
+def write_plots(
+    result: BaseResult, folder: Path, sensitivity=None, waterfall=None, group_values=None
+) -> list[Path]:
     """The standard charts of a result as PNG files in ``folder`` (created if needed).
 
-    ``sensitivity`` (a tornado table) and ``waterfall`` (a lever waterfall) add their charts.
+    ``sensitivity`` (a tornado table), ``waterfall`` (a lever waterfall) and ``group_values``
+    (:func:`cxsim.group_values`: Shapley shares beside losses if dropped) add their charts.
     """
     from cxsim.outputs import plotting
 
@@ -217,6 +220,10 @@ def write_plots(result: BaseResult, folder: Path, sensitivity=None, waterfall=No
         charts["tornado.png"] = lambda: plotting.plot_tornado(sensitivity)
     if waterfall is not None:
         charts["waterfall.png"] = lambda: plotting.plot_waterfall(waterfall)
+    if group_values is not None:
+        charts["waterfall_groups.png"] = lambda: plotting.plot_waterfall(
+            group_values, title="What each work group is worth"
+        )
     if result.capabilities:
         charts["maturity.png"] = lambda: plotting.plot_maturity(result)
     return [save_figure(draw(), folder / name) for name, draw in charts.items()]

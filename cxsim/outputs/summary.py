@@ -38,6 +38,9 @@ SUMMARY_ROWS = {
 STATISTICS = ("mean", "p5", "p50", "p95")
 # A figure within this many standard errors of zero could change sign with more draws.
 _FLIP_SE = 2.0
+#: Outcomes that may not happen within the horizon: a draw that has not paid back by then is
+#: censored (its payback lies beyond the horizon), never missing data.
+CENSORED = ("payback_months", "discounted_payback_months")
 
 
 @dataclass
@@ -53,6 +56,7 @@ class Summary:
     frame: pd.DataFrame
     notes: list[str]
     title: str
+    horizon: int | None = None  # months; a censored figure reads "> horizon"
 
     @classmethod
     def from_outcomes(cls, outcomes: pd.DataFrame, horizon: int, title: str) -> Summary:
@@ -64,6 +68,14 @@ class Summary:
             values = outcomes[key].to_numpy()
             defined = values[~np.isnan(values)]
             row: dict[str, Any] = {"unit": unit}
+            missing = 1 - defined.size / len(values)
+            if key in CENSORED:
+                row.update(_censored(values, horizon) if many else {"value": _beyond(values[0])})
+                row["censored_share"] = missing
+                rows[label] = row
+                if missing:
+                    notes.append(_censored_note(label, missing, many, horizon))
+                continue
             if many:
                 row.update(_statistics(defined))
             else:
@@ -71,7 +83,7 @@ class Summary:
             row["defined_share"] = defined.size / len(values)
             rows[label] = row
             if defined.size < len(values):
-                notes.append(_undefined_note(key, 1 - defined.size / len(values), many, horizon))
+                notes.append(_undefined_note(key, missing, many, horizon))
         frame = pd.DataFrame.from_dict(rows, orient="index")
         if many:
             npv = outcomes["npv"].to_numpy()
@@ -93,7 +105,7 @@ class Summary:
             )
             frame = pd.concat([frame, extra])
             notes += _sign_notes(frame.iloc[0])  # the NPV row
-        return cls(frame, notes, title)
+        return cls(frame, notes, title, horizon)
 
     def value(self, label: str, column: str | None = None) -> Any:
         """One figure by row label (e.g. ``"NPV"``); column defaults to value or mean."""
@@ -120,10 +132,15 @@ class Summary:
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 
-    @staticmethod
-    def _cell(row: pd.Series, column: str) -> str:
-        """``value ± error`` (the error to two significant figures) or the value alone."""
-        text = format_value(row.get(column), row["unit"])
+    def _cell(self, row: pd.Series, column: str) -> str:
+        """``value ± error`` (the error to two significant figures) or the value alone; a
+        censored figure reads ``> horizon`` (a percentile) or ``≥ mean`` (a lower bound)."""
+        value = row.get(column)
+        if isinstance(value, float) and value == np.inf:
+            return f"> {self.horizon}"
+        text = format_value(value, row["unit"])
+        if column == "mean" and (row.get("censored_share") or 0) > 0:
+            text = "≥ " + text
         error = row.get(f"{column}_se")
         if text and error is not None and np.isfinite(error) and error > 0:
             text += " ± " + format_error(error, row["unit"])
@@ -180,6 +197,46 @@ def _two_figures(value: float) -> float:
     if not value or not np.isfinite(value):
         return value
     return float(f"{value:.2g}")
+
+
+def _censored(values: np.ndarray, horizon: int) -> dict[str, Any]:
+    """Statistics of an outcome that may lie beyond the horizon (NaN there).
+
+    Percentiles count those draws as later than any month of the run (+∞): a percentile
+    that falls among them is infinite (shown as "> horizon"). The mean counts them at the
+    horizon, so it is a lower bound whenever any draw is censored.
+    """
+    beyond = np.isnan(values)
+    if not beyond.any():
+        return _statistics(values)
+    padded = np.where(beyond, np.inf, values)
+    out: dict[str, Any] = {}
+    with np.errstate(invalid="ignore"):  # ∞ − ∞ between two censored draws: NaN, handled
+        for name, q in (("p5", 0.05), ("p50", 0.5), ("p95", 0.95)):
+            value = float(np.quantile(padded, q))
+            out[name] = value if np.isfinite(value) else np.inf
+            error = quantile_se(padded, q)
+            out[f"{name}_se"] = error if np.isfinite(error) else np.nan
+    # A lower bound has no Monte Carlo error worth showing: its bias is not random.
+    out["mean"] = float(np.where(beyond, float(horizon), values).mean())
+    out["mean_se"] = np.nan
+    return out
+
+
+def _beyond(value: float) -> float:
+    """A single draw's figure; +∞ when it lies beyond the horizon."""
+    return np.inf if np.isnan(value) else float(value)
+
+
+def _censored_note(label: str, share: float, many: bool, horizon: int) -> str:
+    if not many:
+        return f"{label}: not within the {horizon}-month horizon (> {horizon})"
+    return (
+        f"{label}: not within the {horizon}-month horizon in {share:.0%} of draws; those "
+        f"draws count as later than month {horizon} (censored, not dropped): percentiles "
+        f"among them read '> {horizon}', and the mean, which counts them at {horizon} "
+        "months, is a lower bound (≥)"
+    )
 
 
 def _undefined_note(key: str, share: float, many: bool, horizon: int) -> str:

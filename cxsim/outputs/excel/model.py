@@ -249,7 +249,7 @@ def write_results(ws: Worksheet, row: int, model: CashFlowModel, monthly: Worksh
         (
             "payback_month",
             "Payback (months)",
-            f'=IF(INDEX({cumulative},ROWS({cumulative}))<0,"n/a",'
+            f'=IF(INDEX({cumulative},ROWS({cumulative}))<0,"> {result.horizon}",'
             f'IF(COUNTIF({cumulative},"<0")=0,0,SUMPRODUCT(MAX(({cumulative}<0)*{month}))+1))',
             _payback(result),
             "0",
@@ -310,7 +310,8 @@ def _irr(result) -> float:
     return float(irr(expected_net(result)[None])[0])
 
 
-def _payback(result) -> float:
+def _payback(result) -> float | str:
     from cxsim.model.finance import payback_month
 
-    return float(payback_month(expected_net(result)[None])[0])
+    value = float(payback_month(expected_net(result)[None])[0])
+    return f"> {result.horizon}" if np.isnan(value) else value

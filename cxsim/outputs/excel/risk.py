@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from openpyxl.chart import BarChart, Reference
+from openpyxl.styles import Alignment
 from openpyxl.worksheet.worksheet import Worksheet
 
 from cxsim.outputs.excel.cells import (
@@ -40,7 +41,9 @@ HEADERS = {
     "p50": "P50",
     "p95": "P95",
     "defined_share": "Defined in (share of draws)",
+    "censored_share": "Beyond the horizon (share of draws)",
 }
+SHARES = ("defined_share", "censored_share")
 # Lagging indicators: levels are read at the end of each year, flows summed over it.
 LEVELS = {
     "customers": ("#,##0", "customers"),
@@ -76,8 +79,7 @@ def write_summary(ws: Worksheet, result: BaseResult, provenance: Provenance, mod
         columns.append(stat)
         if f"{stat}_se" in frame.columns:
             columns.append(f"{stat}_se")
-    if "defined_share" in frame.columns:
-        columns.append("defined_share")
+    columns += [c for c in ("defined_share", "censored_share") if c in frame.columns]
     labels = [HEADERS.get(c, "± (Monte Carlo error)") for c in columns]
     header(ws, row, [f"Over {result.draws:,} draws", *labels])
     top = row
@@ -86,16 +88,25 @@ def write_summary(ws: Worksheet, result: BaseResult, provenance: Provenance, mod
         fmt = UNIT_FORMATS.get(record["unit"], "#,##0.00")
         if record["unit"] == "pp":  # stored as a difference of shares: show it in points
             fmt = '+0.00" pt";-0.00" pt"'
+        censored = (record.get("censored_share") or 0) > 0
         for col, name in enumerate(columns, start=2):
             value = record[name]
-            pp = record["unit"] == "pp" and name != "defined_share"
+            pp = record["unit"] == "pp" and name not in SHARES
             if pp and value is not None and np.isfinite(value):
                 value = 100.0 * value
             if name.endswith("_se") and fmt.startswith("+"):
                 fmt_se = fmt.split(";")[0].lstrip("+")
             else:
                 fmt_se = fmt
-            put(ws, row, col, value, "0%" if name == "defined_share" else fmt_se)
+            if name in SHARES:
+                fmt_se = "0%"
+            elif value == np.inf:  # a percentile among the draws beyond the horizon
+                value = f"> {result.horizon}"
+            elif name == "mean" and censored:  # those draws counted at the horizon
+                fmt_se = f'"≥ "{fmt}'
+            cell = put(ws, row, col, value, fmt_se)
+            if isinstance(value, str):
+                cell.alignment = Alignment(horizontal="right")
     last = row
     fit_columns(ws, last, minimum=12)
     ws.column_dimensions["A"].width = 44

@@ -35,6 +35,15 @@ if TYPE_CHECKING:
     from cxsim.outputs.provenance import Provenance
 
 WATERFALL, SENSITIVITY, PROVENANCE = "Waterfall", "Sensitivity", "Provenance"
+GROUP_HEADERS = {
+    "item": "Work group or capability",
+    "shapley": "Shapley value",
+    "if_dropped": "NPV lost if dropped (with what requires it)",
+    "if_dropped_se": "± (Monte Carlo error)",
+    "if_alone": "NPV if funded alone",
+    "if_alone_se": "± (Monte Carlo error)",
+    "unblocks": "Unblocks",
+}
 # Columns of a table whose names contain one of these words hold money.
 MONEY_WORDS = ("npv", "swing", "cost", "profit", "cash", "revenue", "benefit", "clv", "amount")
 MONEY_WORDS += ("shapley", "dropped", "alone", "value", "base")
@@ -90,7 +99,7 @@ def _groups(ws: Worksheet, row: int, values: pd.DataFrame) -> int:
     """Group values: Shapley beside if dropped (and if alone), with why they differ."""
     frame = values.reset_index() if values.index.name else values
     columns = [c for c in frame.columns if c not in ("kind",)]
-    header(ws, row, [str(c).replace("_", " ") for c in columns])
+    header(ws, row, [GROUP_HEADERS.get(str(c), str(c).replace("_", " ")) for c in columns])
     for offset, record in enumerate(frame.itertuples(index=False), start=1):
         for col, name in enumerate(columns, start=1):
             value = getattr(record, name) if name.isidentifier() else record[col - 1]
