@@ -36,15 +36,8 @@ import pandas as pd
 
 from cxsim.analysis.evaluate import Evaluation, Evaluator, Variant
 from cxsim.model.responses import LEVERS
+from cxsim.outputs.summary import LEVER_LABELS
 from cxsim.scenario import Scenario
-
-LEVER_LABELS = {
-    "retention": "Retention",
-    "share_of_wallet": "Share of wallet",
-    "referrals": "Referrals",
-    "cost_to_serve": "Cost to serve",
-    "acquisition": "Acquisition (branding)",
-}
 
 
 def shapley(

@@ -34,6 +34,15 @@ SUMMARY_ROWS = {
 }
 
 
+#: How tables and charts name the money levers (docs/model.md §5).
+LEVER_LABELS = {
+    "retention": "Retention",
+    "share_of_wallet": "Share of wallet",
+    "referrals": "Referrals",
+    "cost_to_serve": "Cost to serve",
+    "acquisition": "Acquisition (branding)",
+}
+
 #: The statistics a many-draw summary shows; each has a Monte Carlo error column ``<stat>_se``.
 STATISTICS = ("mean", "p5", "p50", "p95")
 # A figure within this many standard errors of zero could change sign with more draws.

@@ -31,6 +31,7 @@ from cxsim.outputs.excel.cells import (
     put,
     title,
 )
+from cxsim.outputs.summary import LEVER_LABELS
 from cxsim.scenario.units import describe
 from cxsim.uncertainty.distributions import Distribution
 
@@ -38,13 +39,6 @@ if TYPE_CHECKING:
     from cxsim.outputs.views import BaseResult
 
 ASSUMPTIONS, MONTHLY, YEARLY = "Assumptions", "Cash flow (monthly)", "Cash flow (yearly)"
-LEVER_NAMES = {
-    "retention": "Retention",
-    "share_of_wallet": "Share of wallet",
-    "referrals": "Referrals",
-    "cost_to_serve": "Cost to serve",
-    "acquisition": "Acquisition",
-}
 # The named results and how each is computed from the monthly sheet (filled in below).
 RESULTS = ("npv", "pv_benefit", "pv_cost", "roi", "irr", "payback_month")
 
@@ -129,7 +123,7 @@ def write_monthly(ws: Worksheet, result: BaseResult) -> CashFlowModel:
     lines: list[tuple[str, str, np.ndarray | None]] = [("Month", "month", None)]
     lines += [("Year", "year", None), ("Discount factor", "factor", None)]
     lines += [
-        (f"Benefit: {LEVER_NAMES[lever]}", lever, result.band(("lever", lever)).mean)
+        (f"Benefit: {LEVER_LABELS[lever]}", lever, result.band(("lever", lever)).mean)
         for lever in LEVERS
     ]
     lines.append(("Benefit total", "benefit", None))

@@ -27,7 +27,7 @@ from cxsim.outputs.excel.cells import (
     put,
     title,
 )
-from cxsim.outputs.excel.model import LEVER_NAMES
+from cxsim.outputs.summary import LEVER_LABELS
 from cxsim.scenario.units import describe
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def write_waterfall(
     # waterfall_by_lever's rows: the levers in LEVERS order, then programme cost and NPV.
     shapley = [None] * (len(LEVERS) + 2) if by_lever is None else list(by_lever["value"])
     for offset, lever in enumerate(LEVERS, start=1):
-        put(ws, row + offset, 1, LEVER_NAMES[lever])
+        put(ws, row + offset, 1, LEVER_LABELS[lever])
         formula = f"=SUMPRODUCT({model.range(monthly, lever)},{factor})"
         put(ws, row + offset, 2, formula, MONEY)
         put(ws, row + offset, 3, shapley[offset - 1], MONEY)
