@@ -8,6 +8,7 @@ cannot skip there; elsewhere they skip when ``soffice`` is missing.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import uuid
@@ -126,3 +127,29 @@ def test_a_streamed_run_with_capabilities_recalculates_too(tmp_path):
     book = recalculate(path)
     assert named(book, "npv") == pytest.approx(result.outcomes["npv"].mean(), rel=1e-9)
     assert named(book, "pv_cost") == pytest.approx(result.outcomes["pv_cost"].mean(), rel=1e-9)
+
+
+def pages(path: Path) -> int:
+    """Pages of the workbook printed to PDF by LibreOffice, with each sheet's print setup."""
+    out = path.parent / f"pdf-{uuid.uuid4().hex[:6]}"
+    profile = path.parent / f"lo-profile-{uuid.uuid4().hex[:6]}"
+    subprocess.run(
+        [str(SOFFICE), f"-env:UserInstallation={profile.as_uri()}", "--headless"]
+        + ["--convert-to", "pdf", "--outdir", str(out), str(path)],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    data = (out / f"{path.stem}.pdf").read_bytes()
+    return len(re.findall(rb"/Type\s*/Page[^s]", data))
+
+
+def test_it_prints_compactly_with_the_summary_on_one_page(flagship_case, tmp_path):
+    _, path, _ = flagship_case
+    assert pages(path) <= 16  # 26 pages before print setup
+    book = openpyxl.load_workbook(path)
+    for name in book.sheetnames[1:]:
+        del book[name]
+    summary = tmp_path / "summary.xlsx"
+    book.save(summary)
+    assert pages(summary) == 1
