@@ -119,10 +119,22 @@ def write_summary(ws: Worksheet, result: BaseResult, provenance: Provenance, mod
             "The live results above are those of the expected (mean) cash flow: NPV and its "
             "parts equal the mean over draws; ROI, IRR and payback of the expected cash flow "
             "are not the means of the draws' ROI, IRR and payback.",
+            *_rate_note(result),
         ],
     )
     print_setup(ws, one_page=True)
     return row
+
+
+def _rate_note(result: BaseResult) -> list[str]:
+    from cxsim.uncertainty.distributions import Distribution
+
+    if not isinstance(result.scenario.discount_rate, Distribution):
+        return []
+    return [
+        "The discount rate is uncertain: the workbook discounts the expected cash flow at its "
+        "median, so its NPV differs from cxsim's mean NPV over draws (each at its own rate)."
+    ]
 
 
 def _subtitle(provenance: Provenance) -> str:
