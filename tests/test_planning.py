@@ -465,3 +465,28 @@ def test_a_dropped_correlation_is_reported():
     assert not result.scenario_.correlations
     assert "responses.churn_reduction afresh" in result.notes[0]
     assert "note: the written plan draws" in str(result.summary())
+
+
+@pytest.mark.parametrize(
+    ("gap", "error", "start"),
+    [
+        (300.0, 100.0, "the choice holds"),
+        (150.0, 100.0, "too close to call: the chosen plan comes out ahead"),
+        (-150.0, 100.0, "too close to call: the runner-up comes out ahead"),
+        (-300.0, 100.0, "the choice does not hold"),
+    ],
+)
+def test_the_recheck_verdict_needs_two_errors_either_way(gap, error, start):
+    import pandas as pd
+
+    from cxsim.analysis.planning.why import verdict
+
+    frame = pd.DataFrame(
+        {
+            "within_budget": [True, True],
+            "chosen_ahead_by": [0.0, gap],
+            "chosen_ahead_by_se": [0.0, error],
+        },
+        index=["chosen", "runner-up"],
+    )
+    assert verdict(frame).startswith(start)

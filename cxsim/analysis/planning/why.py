@@ -197,11 +197,12 @@ def verdict(frame: pd.DataFrame) -> str:
     worst = int(np.argmin(gaps))
     role, gap, error = rivals.index[worst], gaps[worst], errors[worst]
     by = f"by {_money(abs(gap))} ± {format_error(error, 'money')}"
-    if gap >= 0:
+    if gap >= TOO_CLOSE * error:
         return f"the choice holds: the chosen plan beats the {role} {by}"
     if not gap < -TOO_CLOSE * error:  # also when the error is unknown (NaN)
+        ahead = "the chosen plan" if gap >= 0 else f"the {role}"
         return (
-            f"too close to call: the {role} comes out ahead {by}, within "
+            f"too close to call: {ahead} comes out ahead {by}, within "
             f"{TOO_CLOSE:g} Monte Carlo errors; either plan will do, or confirm with more draws"
         )
     return (
