@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -46,6 +47,112 @@ def test_retention_writes_an_includable_sbg_block(tmp_path, capsys):
     assert 0.7 < sbg.alpha.mean() < 0.9 and 4.3 < sbg.beta.mean() < 5.5  # truth 0.8, 5.0
     record = scenario.provenance["sbg_mass_affluent"]
     assert record["data_file"] == str(COHORTS) and record["rows_used"] == 35
+
+
+def _snapshot_csv(tmp_path: Path, name: str = "snapshot.csv", *, seed: int = 1) -> Path:
+    """A snapshot of ~4,000 customers from an sBG (alpha 0.6, beta 3 per month), tenure
+    counting the month observed (as IBM's telco table does) and churn as Yes/No."""
+    rng = np.random.default_rng(seed)
+    age = np.repeat(np.arange(36), 300)
+    life = rng.geometric(rng.beta(0.6, 3.0, age.size))
+    there = life > age
+    frame = pd.DataFrame(
+        {
+            "customer": np.arange(there.sum()),
+            "tenure_months": age[there] + 1,
+            "Churn": np.where(life[there] == age[there] + 1, "Yes", "No"),
+        }
+    )
+    path = tmp_path / name
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_retention_fits_a_snapshot(tmp_path, capsys):
+    data = _snapshot_csv(tmp_path)
+    out = tmp_path / "snapshot.yaml"
+    code, stdout, err = _run(
+        capsys, "retention", data, "--tenure", "tenure_months", "--churned", "Churn",
+        "--tenure-counts-current", "--period", "month", "--segment", "mass_affluent",
+        "--out", out,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "snapshot, tenure 0–35" in stdout and "χ² goodness of fit" in stdout
+    scenario = load_scenario(_including(tmp_path, out))
+    sbg = scenario.segments["mass_affluent"].sbg
+    assert sbg.period == "month"
+    assert 0.45 < sbg.alpha.mean() < 0.8 and 2.2 < sbg.beta.mean() < 4.0  # truth 0.6, 3.0
+    record = scenario.provenance["sbg_mass_affluent"]
+    assert record["layout"] == "snapshot" and record["tenure_counts_current"] is True
+    assert record["goodness_of_fit"]["df"] >= 1
+
+
+@pytest.mark.parametrize(
+    ("period", "written"), [("quarter", "quarter"), ("3", "quarter"), ("6", 6)]
+)
+def test_retention_periods(tmp_path, capsys, period, written):
+    out = tmp_path / "p.yaml"
+    code, _, err = _run(
+        capsys, "retention", _snapshot_csv(tmp_path), "--tenure", "tenure_months",
+        "--churned", "Churn", "--period", period, "--segment", "core", "--out", out,
+    )  # fmt: skip
+    assert code == 0, err
+    assert yaml.safe_load(out.read_text())["segments"]["core"]["sbg"]["period"] == written
+    code, _, err = _run(
+        capsys, "retention", COHORTS, "--period", period, "--segment", "core",
+        "--out", out, "--force",
+    )  # fmt: skip
+    assert code == 0, err
+    assert yaml.safe_load(out.read_text())["segments"]["core"]["sbg"]["period"] == written
+
+
+def test_retention_snapshot_warns_when_the_chi_square_test_fails(tmp_path, capsys):
+    rng = np.random.default_rng(5)
+    t = np.repeat(np.arange(36), 150)
+    churn = 0.4 / (1 + t / 2) + 0.003 * t  # falls, then rises with tenure: not an sBG
+    data = tmp_path / "bathtub.csv"
+    pd.DataFrame({"t": t, "left": (rng.random(t.size) < churn).astype(int)}).to_csv(
+        data, index=False
+    )
+    out = tmp_path / "b.yaml"
+    code, stdout, _ = _run(
+        capsys, "retention", data, "--tenure", "t", "--churned", "left", "--period", "month",
+        "--segment", "core", "--out", out,
+    )  # fmt: skip
+    assert code == 0
+    assert "FAILS at 0.05" in stdout and "Warning: the χ² test rejects the sBG" in stdout
+    notes = yaml.safe_load(out.read_text())["provenance"]["sbg_core"]["notes"]
+    assert notes and notes[-1].startswith("Warning")
+
+
+def test_retention_snapshot_problems_are_located(tmp_path, capsys):
+    data = _bad(tmp_path, "bad.csv", "id,tenure,churn\n1,3,No\n2,x,Yes\n3,4,perhaps\n4,5,No\n")
+    code, stdout, err = _run(
+        capsys, "retention", data, "--tenure", "tenure", "--churned", "churn", "--period",
+        "month", "--segment", "core", "--out", tmp_path / "out.yaml",
+    )  # fmt: skip
+    assert code == 1 and stdout == ""
+    assert err.splitlines() == [
+        f"{data}:3: tenure: not a number (got 'x'; allowed whole periods ≥ 0 completed)",
+        f"{data}:4: churn: not a churn flag (got 'perhaps'; allowed 0/1, yes/no, true/false)",
+    ]
+    assert not (tmp_path / "out.yaml").exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--tenure", "tenure_months", "--churned", "Churn"], "a snapshot needs --period"),
+        (["--tenure", "tenure_months", "--period", "month"], "both --tenure COL and --churned"),
+        (["--weights", "n"], "--weights and --tenure-counts-current need --tenure"),
+    ],
+)
+def test_retention_snapshot_option_errors(tmp_path, capsys, options, message):
+    data = _snapshot_csv(tmp_path)
+    code, _, err = _run(
+        capsys, "retention", data, *options, "--segment", "core", "--out", tmp_path / "o.yaml"
+    )
+    assert code == 1 and message in err
 
 
 def test_voc_writes_responses_and_pain_shares(tmp_path, capsys):
@@ -205,6 +312,7 @@ def test_voc_segment_not_in_data(tmp_path, capsys):
     "argv",
     [
         ["retention", str(COHORTS), "--out", "x.yaml"],  # --segment is required
+        ["retention", str(COHORTS), "--segment", "c", "--out", "x.yaml", "--period", "week"],
         ["voc", str(SURVEY)],  # --out is required
         ["lag", str(SERIES), "--out", "x.yaml", "--max-delay", "-1"],
         ["voc", str(SURVEY), "--out", "x.yaml", "--share-of-wallet", "a=b"],

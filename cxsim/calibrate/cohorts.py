@@ -5,7 +5,8 @@ sequence, a Series, a wide DataFrame or 2-D array (rows = periods, one column pe
 list of sequences of different lengths, or a long table (one row per cohort and period). This
 module turns any of them into one matrix ``counts[period, cohort]`` with trailing NaN for
 periods a cohort has not reached yet, and refuses data the likelihood cannot use, naming the
-cohort and period at fault.
+cohort and period at fault; a long table's problems come all at once, each as
+``FILE:LINE: column: message (got VALUE)`` (:mod:`cxsim.calibrate.data`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cxsim.calibrate.data import DataProblem, DataProblems, numeric_column, source_of, where
 from cxsim.errors import CalibrationError
 
 __all__ = ["cohort_counts", "cohorts_from_frame", "observed_lengths"]
@@ -60,45 +62,64 @@ def cohorts_from_frame(
     missing = [c for c in wanted if c not in frame.columns]
     if missing:
         raise CalibrationError(
-            f"cohort table is missing column(s) {missing}; it has {list(frame.columns)} "
-            "(name them with cohort_col=, period_col=, count_col=)"
+            f"{source_of(frame)}: cohort table is missing column(s) {missing}; it has "
+            f"{list(frame.columns)} (name them with cohort_col=, period_col=, count_col=)"
         )
-    data = frame[wanted].copy()
-    if cohort_col is None:
-        cohort_col = "__cohort__"
-        data[cohort_col] = "cohort"
-    periods = pd.to_numeric(data[period_col], errors="coerce").to_numpy(dtype=float)
-    bad = ~np.isfinite(periods) | (periods < 0) | (periods != np.round(periods))
-    if bad.any():
-        raise CalibrationError(
-            f"column {period_col!r} must hold whole periods 0, 1, 2, ...; {int(bad.sum())} "
-            f"bad value(s), first at row(s) {list(frame.index[bad][:5])}"
+    problems = DataProblems()
+    periods = numeric_column(
+        frame, period_col, problems, low=0, whole=True, allowed="whole periods 0, 1, 2, ..."
+    )
+    counts = numeric_column(frame, count_col, problems, low=0, allowed="a count of customers ≥ 0")
+    cohort = (
+        pd.Series("cohort", index=frame.index) if cohort_col is None else frame[cohort_col]
+    ).to_numpy()
+    data = pd.DataFrame({"cohort": cohort, "period": periods, "count": counts})
+    data["position"] = np.arange(len(data))
+    good = (periods >= 0) & (periods == np.round(periods)) & (counts >= 0)  # NaN is not good
+    # a cohort with a bad cell would also show gaps that are not there: check it no further
+    data = data[good & ~data["cohort"].isin(set(data.loc[~good, "cohort"]))]
+    for position in data.loc[data.duplicated(["cohort", "period"]), "position"]:
+        problems.add(
+            DataProblem(
+                where(frame, int(position)),
+                period_col,
+                f"cohort {_plain(cohort[position])!r}: duplicate period",
+                frame[period_col].iloc[position],
+                hint="one row per cohort and period",
+            )
         )
-    data[period_col] = periods.astype(int)
-    counts = pd.to_numeric(data[count_col], errors="coerce")
-    if counts.isna().any():
-        rows = list(frame.index[counts.isna().to_numpy()][:5])
-        raise CalibrationError(
-            f"column {count_col!r} has {int(counts.isna().sum())} missing or non-numeric "
-            f"value(s), first at row(s) {rows}"
-        )
-    data[count_col] = counts.astype(float)
-    dup = data.duplicated([cohort_col, period_col])
-    if dup.any():
-        raise CalibrationError(
-            f"duplicate (cohort, period) rows, first at row(s) {list(frame.index[dup][:5])}"
-        )
+    data = data.drop_duplicates(["cohort", "period"])
     columns = {}
-    for name, group in data.groupby(cohort_col, sort=True):
-        seen = np.sort(group[period_col].to_numpy())
+    for key, group in data.groupby("cohort", sort=True):
+        name = _plain(key)
+        group = group.sort_values("period")
+        seen = group["period"].to_numpy(dtype=int)
         expected = np.arange(seen.size)
         if not np.array_equal(seen, expected):
             gap = int(expected[np.argmax(seen != expected)])
-            raise CalibrationError(
-                f"cohort {name!r}: period {gap} is missing (periods must run 0, 1, 2, ... "
-                "without gaps; period 0 is the cohort's initial size)"
+            problems.add(
+                DataProblem(
+                    source_of(frame),
+                    period_col,
+                    f"cohort {name!r}: period {gap} is missing (periods must run 0, 1, 2, ... "
+                    "without gaps; period 0 is the cohort's initial size)",
+                    has_got=False,
+                )
             )
-        columns[name] = group.set_index(period_col)[count_col].sort_index()
+        values, rows = group["count"].to_numpy(), group["position"].to_numpy()
+        for i in np.flatnonzero(np.diff(values) > 0) + 1:
+            problems.add(
+                DataProblem(
+                    where(frame, int(rows[i])),
+                    count_col,
+                    f"cohort {name!r}: active count increases from {values[i - 1]:g} at period "
+                    f"{seen[i - 1]} to {values[i]:g} at period {seen[i]}",
+                    int(values[i]) if float(values[i]).is_integer() else float(values[i]),
+                    hint="a cohort can only shrink; new customers belong to a new cohort",
+                )
+            )
+        columns[name] = pd.Series(values, index=seen)
+    problems.raise_if_any()
     wide = pd.DataFrame(columns)
     wide.index.name = period_col
     return wide
@@ -152,6 +173,11 @@ def cohort_counts(
     else:
         values, labels, original = _as_matrix(active, cohorts)
     return _validate(values, labels, n0), labels, original
+
+
+def _plain(label: Any) -> Any:
+    """A cohort label as the user wrote it (numpy scalars print as plain numbers)."""
+    return label.item() if isinstance(label, np.generic) else label
 
 
 def observed_lengths(counts: np.ndarray) -> np.ndarray:

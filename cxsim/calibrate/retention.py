@@ -1,95 +1,128 @@
-"""Retention curves → shifted-beta-geometric (sBG) ``alpha``, ``beta`` by maximum likelihood.
+"""Retention data → shifted-beta-geometric (sBG) ``alpha``, ``beta`` by maximum likelihood.
 
-Each customer of a cohort churns at the end of a period with a constant probability
-``theta``; ``theta`` varies across customers as Beta(alpha, beta). The number of periods
-``T`` a customer stays then has (Fader & Hardie 2007, eqs. 5–8)::
+Each customer churns at the end of a period with a constant probability ``theta``; ``theta``
+varies across customers as Beta(alpha, beta). The number of periods ``T`` a customer stays
+then has (Fader & Hardie 2007, eqs. 5–8)::
 
     P(T = t) = B(alpha + 1, beta + t - 1) / B(alpha, beta),   t = 1, 2, ...
     S(t)     = P(T > t) = B(alpha, beta + t) / B(alpha, beta)
     r(t)     = S(t) / S(t - 1) = (beta + t - 1) / (alpha + beta + t - 1)
 
-A cohort observed at periods ``0..n`` contributes ``P(T = t)`` for every customer lost in
-period ``t`` and ``S(n)`` for every customer still active at ``n`` (right-censored). Several
-cohorts observed for different lengths share ``alpha`` and ``beta`` and their
-log-likelihoods add up (the multi-cohort extension in the paper's appendix).
+Two layouts of data are fitted:
+
+- **Cohorts** followed from acquisition: a cohort observed at periods ``0..n`` contributes
+  ``P(T = t)`` for every customer lost in period ``t`` and ``S(n)`` for every customer still
+  active at ``n`` (right-censored). Cohorts observed for different lengths share ``alpha`` and
+  ``beta`` and their log-likelihoods add up (the multi-cohort extension in the paper's
+  appendix).
+- **A snapshot**: one row per customer with the periods ``t`` completed when the observed
+  period began and whether they left during it. Such a customer is observed only because
+  ``T > t`` (left truncation), so they contribute
+  ``P(T = t + 1 | T > t) = S(t)·churn / S(t) = alpha / (alpha + beta + t)`` if they left and
+  ``(beta + t) / (alpha + beta + t)`` if they stayed.
+
+The likelihood and its χ² test are in :mod:`cxsim.calibrate.sbg`, the result in
+:mod:`cxsim.calibrate.retention_result`.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
 
 from cxsim.calibrate.cohorts import cohort_counts, cohorts_from_frame, observed_lengths
-from cxsim.calibrate.files import frame_sha256, provenance, write_calibration
-from cxsim.calibrate.reporting import FixedTable, estimate_table
-from cxsim.calibrate.sbg import hessian, likelihood_terms, maximise
+from cxsim.calibrate.retention_result import SBGResult
+from cxsim.calibrate.sbg import cohort_terms, estimate, hazard_terms
+from cxsim.calibrate.snapshot import snapshot_table
 from cxsim.errors import CalibrationError
-from cxsim.outputs.fitted import FitResult, Report, check_level
+from cxsim.scenario.schema import PERIOD_MONTHS
 
-__all__ = ["SBGResult", "cohorts_from_frame", "fit_sbg"]
+__all__ = ["SBGResult", "check_period", "cohorts_from_frame", "fit_sbg"]
 
-METHOD = "sBG maximum likelihood (Fader & Hardie 2007)"
-PERIODS = ("month", "year")
-_NAMES = ["alpha", "beta"]
+PERIODS = tuple(PERIOD_MONTHS)
 
 
 def fit_sbg(
     active: Any,
-    period: str = "year",
+    period: str | int | None = None,
     *,
     n0: float | Sequence[float] | None = None,
     cohorts: Sequence[Any] | None = None,
     cohort_col: str | None = "cohort",
     period_col: str | None = None,
     count_col: str | None = None,
+    tenure: str | None = None,
+    churned: str | None = None,
+    weights: str | None = None,
+    tenure_counts_current: bool = False,
 ) -> SBGResult:
-    """Fit the shifted-beta-geometric retention model to one or more cohorts.
+    """Fit the shifted-beta-geometric retention model to cohorts or to a snapshot.
 
     Parameters
     ----------
     active : array-like, Series, list of sequences or DataFrame
-        Customers of a cohort still active at periods ``0, 1, ..., n`` (``active[0]`` is the
-        initial size). A 1-D sequence or Series is one cohort. Several cohorts: a DataFrame or
-        a 2-D array with rows = periods and one column per cohort, or a list with one sequence
-        per cohort. A cohort observed for fewer periods ends in NaN (right-censored:
-        "not yet observed"); NaN anywhere else is an error. A long table (one row per cohort
-        and period) is read when ``count_col`` is given; see :func:`cohorts_from_frame`.
-    period : {"year", "month"}
-        Length of one period; written into the ``sbg`` block.
+        **Cohorts**: customers of a cohort still active at periods ``0, 1, ..., n``
+        (``active[0]`` is the initial size). A 1-D sequence or Series is one cohort. Several
+        cohorts: a DataFrame or a 2-D array with rows = periods and one column per cohort, or
+        a list with one sequence per cohort. A cohort observed for fewer periods ends in NaN
+        (right-censored: "not yet observed"); NaN anywhere else is an error. A long table
+        (one row per cohort and period) is read when ``count_col`` is given; see
+        :func:`cohorts_from_frame`. **A snapshot** (``tenure=`` and ``churned=``): a
+        DataFrame with one row per customer.
+    period : {"month", "quarter", "year"} or int
+        Length of one period, or a whole number of months (``3`` is ``"quarter"``, ``12``
+        ``"year"``); written into the ``sbg`` block, which the scenario converts to monthly
+        churn class by class (docs/model.md §1). Cohorts default to ``"year"``; a snapshot
+        must say what its tenure counts.
     n0 : float or sequence of float, optional
         Cohort size(s) when ``active`` holds shares (1.0 at period 0). The likelihood needs
         counts, so shares without ``n0`` are refused rather than given an invented size.
     cohorts : sequence, optional
         Labels for the cohorts of a 2-D array or list of sequences.
     cohort_col, period_col, count_col : str, optional
-        Column names of a long table; giving ``count_col`` selects the long format
-        (``period_col`` defaults to ``period``, e.g. ``"year"``; ``cohort_col=None`` for a
-        single cohort).
+        Column names of a long cohort table; giving ``count_col`` selects the long format
+        (``period_col`` defaults to the period's name, e.g. ``"year"``; ``cohort_col=None``
+        for a single cohort).
+    tenure, churned : str, optional
+        Columns of a snapshot (give both): ``tenure`` the whole periods a customer had
+        completed when the observed period began, ``churned`` whether they left during it
+        (0/1, or yes/no, true/false in any case).
+    weights : str, optional
+        Snapshot column with the number of customers a row stands for (an aggregated
+        snapshot); standard errors treat them as counts.
+    tenure_counts_current : bool
+        Snapshot tenure counts the observed period too (a customer in their first period has
+        tenure 1, as in IBM's telco table): ``tenure - 1`` periods were completed, and rows
+        with tenure 0 (joined during the observed period) are left out.
 
     Returns
     -------
     SBGResult
-        Estimates, standard errors (inverse observed information), ``conf_int()``,
-        ``summary()``, ``plot()`` and ``to_yaml()``.
+        Estimates, standard errors (inverse observed information), ``conf_int()``, the χ²
+        goodness-of-fit test ``gof_``, ``summary()``, ``plot()`` and ``to_yaml()``.
 
     Raises
     ------
     CalibrationError
-        Counts that increase, are negative or non-finite, NaN before the end of a series,
-        fewer than two periods of churn, no churn at all, shares without ``n0``, or a
-        likelihood that does not converge.
+        Cohorts: counts that increase, are negative or non-finite, NaN before the end of a
+        series, fewer than two periods of churn, shares without ``n0``. Snapshots: every bad
+        cell at once (``FILE:LINE: column: message (got VALUE)``), no churner or no stayer, a
+        single tenure. Either: no churn at all or a likelihood that does not converge.
 
     Notes
     -----
     The negative log-likelihood is minimised over ``log alpha, log beta`` (trust-region
-    Newton with the analytic gradient and Hessian, from a moment-matching start). The
-    covariance is the inverse of the observed information on the ``alpha, beta`` scale;
-    at the maximum this equals the delta-method transform of the log-scale covariance.
+    Newton with the analytic gradient and Hessian, from a start that fits
+    ``1/churn = 1 + (beta + t)/alpha`` to two halves of the data). The covariance is the
+    inverse of the observed information on the ``alpha, beta`` scale; at the maximum this
+    equals the delta-method transform of the log-scale covariance. A snapshot's likelihood
+    conditions on survival to each customer's tenure (left truncation): it assumes the
+    customers of every tenure were acquired from the same Beta(alpha, beta) mix. The χ² test
+    (:func:`cxsim.calibrate.sbg.chi_square`) compares churners observed and expected by
+    period (cohorts) or tenure band (snapshots); the summary warns when ``p < 0.05``.
 
     References
     ----------
@@ -102,15 +135,44 @@ def fit_sbg(
     >>> fit = fit_sbg(regular)
     >>> round(fit.alpha_, 3), round(fit.beta_, 3)
     (0.704, 1.182)
+
+    The same customers as a snapshot of the first two years: 631 of year 1's 1,000 stayed,
+    468 of year 2's 631.
+
+    >>> snapshot = pd.DataFrame({"tenure": [0, 0, 1, 1], "left": ["yes", "no", "yes", "no"],
+    ...                          "n": [369, 631, 163, 468]})
+    >>> fit = fit_sbg(snapshot, "year", tenure="tenure", churned="left", weights="n")
+    >>> round(fit.churn(1), 3), round(fit.churn(2), 3)
+    (0.369, 0.258)
     """
-    if period not in PERIODS:
-        raise CalibrationError(f"period must be one of {PERIODS}, got {period!r}")
+    snapshot = tenure is not None or churned is not None
+    if snapshot:
+        return _fit_snapshot(
+            active,
+            period,
+            tenure=tenure,
+            churned=churned,
+            weights=weights,
+            tenure_counts_current=tenure_counts_current,
+            cohort_args={
+                "n0": n0,
+                "cohorts": cohorts,
+                "period_col": period_col,
+                "count_col": count_col,
+            },
+        )
+    if weights is not None or tenure_counts_current:
+        raise CalibrationError(
+            "weights= and tenure_counts_current= belong to a snapshot: give tenure= and "
+            "churned= too"
+        )
+    period = check_period("year" if period is None else period)
     counts, labels, original = cohort_counts(
         active,
         n0=n0,
         cohorts=cohorts,
         cohort_col=cohort_col,
-        period_col=period_col or period,
+        period_col=period_col or (period if isinstance(period, str) else "period"),
         count_col=count_col,
     )
     lengths = observed_lengths(counts)
@@ -129,258 +191,100 @@ def fit_sbg(
             "every customer churned in period 1: with no one left there is no retention curve "
             "to fit (check the period length, or use a shorter period)"
         )
-    terms = likelihood_terms(counts, lengths)
-    if terms[2][terms[0] == 1].sum() <= 0:
+    terms = cohort_terms(counts, lengths)
+    if terms.w[terms.p == 1].sum() <= 0:
         raise CalibrationError(
             "no churn events: every customer is still active at the last observed period, "
             "so alpha and beta cannot be estimated"
         )
-    log_params, loglik = maximise(terms, counts)
-    alpha, beta = np.exp(log_params)
-    info = -hessian(alpha, beta, terms)
-    try:
-        cov = np.linalg.inv(info)
-    except np.linalg.LinAlgError:
-        cov = np.full((2, 2), np.nan)
-    if not (np.all(np.isfinite(cov)) and np.all(np.linalg.eigvalsh(cov) > 0)):
-        raise CalibrationError(
-            "sBG fit did not converge to a proper maximum (information matrix not positive "
-            "definite); try more periods or pooling more cohorts"
-        )
-    frame = pd.DataFrame(counts, columns=labels)
+    by_tenure = _cohort_hazards(counts)
+    alpha, beta, cov, loglik = estimate(terms, _columns(by_tenure))
     return SBGResult(
-        alpha=float(alpha),
-        beta=float(beta),
+        alpha=alpha,
+        beta=beta,
         cov=cov,
         loglik=loglik,
         period=period,
-        counts=frame,
+        by_tenure=by_tenure,
+        counts=pd.DataFrame(counts, columns=labels),
         rows_used=int(lengths.sum() + lengths.size),
         rows_dropped=rows_dropped,
         data=original,
     )
 
 
-class SBGResult(FitResult):
-    """A fitted shifted-beta-geometric retention model.
+def check_period(period: Any) -> str | int:
+    """``"month"``, ``"quarter"``, ``"year"`` or a whole number of months ≥ 1, named when it
+    has a name (3 → ``"quarter"``), as the scenario's ``sbg.period`` accepts it."""
+    if isinstance(period, str) and period in PERIOD_MONTHS:
+        return period
+    if isinstance(period, int | float | np.integer) and not isinstance(period, bool):
+        if np.isfinite(period) and period >= 1 and float(period).is_integer():
+            named = {m: name for name, m in PERIOD_MONTHS.items()}
+            return named.get(int(period), int(period))
+    raise CalibrationError(
+        f"period must be one of {PERIODS} or a whole number of months (e.g. 3), got {period!r}"
+    )
 
-    A :class:`~cxsim.outputs.fitted.FitResult`: ``estimates_`` holds one row per parameter
-    (segment ``"all"``) with the log-scale Wald interval of :meth:`conf_int`.
 
-    Attributes
-    ----------
-    alpha_, beta_ : float
-        Maximum-likelihood estimates.
-    params_ : Series
-        The two estimates indexed ``alpha``, ``beta``.
-    se_ : Series
-        Standard errors (square roots of the diagonal of ``cov_``).
-    estimates_ : DataFrame
-        ``segment, parameter, estimate, se, lower, upper`` (95% intervals).
-    cov_ : DataFrame
-        2×2 covariance of ``(alpha, beta)``: inverse observed information.
-    loglik_ : float
-        Maximised log-likelihood.
-    n_periods_ : int
-        Longest observed cohort, in periods after period 0.
-    n_customers_ : float
-        Customers in all cohorts used (sum of the period-0 counts).
-    counts_ : DataFrame
-        The counts fitted: rows = periods, one column per cohort (trailing NaN = censored).
-    period : str
-        ``"year"`` or ``"month"``.
-    """
-
-    error = CalibrationError
-
-    def __init__(self, *, alpha, beta, cov, loglik, period, counts, rows_used, rows_dropped, data):
-        self.alpha_ = alpha
-        self.beta_ = beta
-        self.params_ = pd.Series([alpha, beta], index=_NAMES, name="estimate")
-        self.cov_ = pd.DataFrame(cov, index=_NAMES, columns=_NAMES)
-        self.se_ = pd.Series(np.sqrt(np.diag(cov)), index=_NAMES, name="se")
-        self.loglik_ = float(loglik)
-        self.period = period
-        self.counts_ = counts
-        self.n_periods_ = int(len(counts.index) - 1)
-        self.n_cohorts_ = int(counts.shape[1])
-        self.n_customers_ = float(counts.iloc[0].sum())
-        self.rows_used_ = rows_used
-        self.rows_dropped_ = rows_dropped
-        self._data = data
-
-    # -- the model ------------------------------------------------------------------------
-    def survival(self, t):
-        """Share of a fresh cohort active at ``t``: ``S(t) = B(alpha, beta+t) / B(alpha, beta)``.
-
-        Accepts a scalar (returns a float) or an array of periods ``t >= 0``.
-        """
-        t = _periods(t, minimum=0)
-        out = np.exp(
-            special.betaln(self.alpha_, self.beta_ + t) - special.betaln(self.alpha_, self.beta_)
+def _fit_snapshot(
+    frame, period, *, tenure, churned, weights, tenure_counts_current, cohort_args
+) -> SBGResult:
+    if tenure is None or churned is None:
+        raise CalibrationError("a snapshot needs both tenure= and churned= (column names)")
+    given = [k for k, v in cohort_args.items() if v is not None]
+    if given:
+        raise CalibrationError(
+            f"{', '.join(f'{k}=' for k in given)} belong(s) to cohort tables, not to a "
+            "snapshot (tenure=, churned=)"
         )
-        return out if out.ndim else float(out)
-
-    def retention(self, t):
-        """Retention rate ``r(t) = S(t)/S(t-1) = (beta + t - 1)/(alpha + beta + t - 1)``, t >= 1."""
-        t = _periods(t, minimum=1)
-        out = (self.beta_ + t - 1) / (self.alpha_ + self.beta_ + t - 1)
-        return out if out.ndim else float(out)
-
-    def churn(self, t):
-        """Churn rate in period ``t >= 1`` among those active at ``t - 1``.
-
-        ``churn(t) = P(T = t | T >= t) = 1 - r(t) = alpha / (alpha + beta + t - 1)``
-        (Fader & Hardie 2007, eq. 8); ``churn(1) = alpha/(alpha + beta)`` is the mean churn
-        probability of a fresh cohort, and the rate falls with tenure as the
-        likely churners leave.
-        """
-        t = _periods(t, minimum=1)
-        out = self.alpha_ / (self.alpha_ + self.beta_ + t - 1)
-        return out if out.ndim else float(out)
-
-    # -- inference ------------------------------------------------------------------------
-    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
-        """Wald intervals on the log scale, ``exp(log(est) ± z·se/est)``: always positive.
-
-        The log scale is where the likelihood is closest to quadratic for these positive
-        shape parameters, so these intervals also cover better than ``est ± z·se``.
-        """
-        z = stats.norm.ppf(0.5 + check_level(level, self.error) / 2)
-        spread = z * self.se_ / self.params_
-        return pd.DataFrame(
-            {"lower": self.params_ * np.exp(-spread), "upper": self.params_ * np.exp(spread)},
-            index=_NAMES,
+    if period is None:
+        raise CalibrationError(
+            'a snapshot needs period= ("month", "quarter", "year" or a number of '
+            "months): the unit its tenure counts"
         )
-
-    @property
-    def corr_(self) -> float:
-        """Correlation of the two estimates (from ``cov_``)."""
-        c = self.cov_.to_numpy()
-        return float(c[0, 1] / np.sqrt(c[0, 0] * c[1, 1]))
-
-    # -- reporting ------------------------------------------------------------------------
-    def summary(self) -> Report:
-        """Estimates, standard errors, 95% intervals and the fit's size; prints as text."""
-        return Report(
-            "Shifted-beta-geometric retention fit (Fader & Hardie 2007)",
-            [
-                f"period: {self.period}    cohorts: {self.n_cohorts_}    "
-                f"customers: {self.n_customers_:,.0f}    periods observed: {self.n_periods_}",
-                f"log-likelihood: {self.loglik_:.3f}    corr(alpha, beta): {self.corr_:.3f}",
-                f"mean churn probability alpha/(alpha+beta): {self.churn(1):.4f}",
-            ],
-            [FixedTable("", estimate_table(self))],
-        )
-
-    def plot(self, ax=None, horizon: int | None = None):
-        """Observed vs fitted survival; the projection beyond the data is dashed.
-
-        Parameters
-        ----------
-        ax : matplotlib Axes, optional
-        horizon : int, optional
-            Last period projected (default twice the observed periods).
-
-        Returns
-        -------
-        Axes
-        """
-        from cxsim.outputs.plotting import axes_or_new, legend
-
-        ax = axes_or_new(ax)
-        n = self.n_periods_
-        horizon = max(int(horizon if horizon is not None else 2 * n), n)
-        shares = self.counts_ / self.counts_.iloc[0]
-        for name in shares.columns:
-            ax.plot(shares.index, shares[name], "o", ms=4, label=f"observed {name}")
-        inside = np.arange(n + 1)
-        beyond = np.arange(n, horizon + 1)
-        ax.plot(inside, self.survival(inside), "-", color="black", label="sBG fit")
-        ax.plot(beyond, self.survival(beyond), "--", color="black", label="sBG projection")
-        ax.set(
-            xlabel=f"{self.period}s since acquisition", ylabel="share still active", ylim=(0, 1.02)
-        )
-        legend(ax)
-        return ax
-
-    # -- export ---------------------------------------------------------------------------
-    def sbg_block(self) -> dict[str, Any]:
-        """The scenario's ``sbg`` block with point estimates."""
-        return {"alpha": self.alpha_, "beta": self.beta_, "period": self.period}
-
-    def to_yaml(
-        self,
-        path: str | os.PathLike[str],
-        segment: str,
-        uncertain: bool = True,
-        data_file: str | os.PathLike[str] | None = None,
-    ):
-        """Write a calibration file setting ``segments.<segment>.sbg``.
-
-        With ``uncertain=True`` alpha and beta are lognormal distributions (mean = estimate,
-        sd = standard error) and a ``correlations`` entry carries the correlation of the two
-        estimates. The scenario format asks for a rank correlation; the Pearson correlation
-        of the estimates (from ``cov_``) is written as ``rho``, an approximation.
-
-        Parameters
-        ----------
-        path : path-like
-            YAML file to write.
-        segment : str
-            Segment name in the scenario.
-        uncertain : bool
-            Write distributions (True) or point estimates (False).
-        data_file : path-like, optional
-            The data file fitted; its SHA-256 goes into the provenance. Without it, the hash
-            of the data passed to :func:`fit_sbg` is recorded.
-
-        Returns
-        -------
-        pathlib.Path
-        """
-        if uncertain:
-            block = {
-                name: {"dist": "lognormal", "mean": self.params_[name], "sd": self.se_[name]}
-                for name in _NAMES
-            }
-            block["period"] = self.period
-            fragment: dict[str, Any] = {"segments": {segment: {"sbg": block}}}
-            fragment["correlations"] = [
-                {
-                    "between": [f"segments.{segment}.sbg.alpha", f"segments.{segment}.sbg.beta"],
-                    "rho": self.corr_,
-                }
-            ]
-        else:
-            fragment = {"segments": {segment: {"sbg": self.sbg_block()}}}
-        ci = self.conf_int()
-        record = provenance(
-            method=METHOD,
-            rows_used=self.rows_used_,
-            rows_dropped=self.rows_dropped_,
-            data_file=data_file,
-            data_sha256=None if data_file is not None else frame_sha256(_as_frame(self._data)),
-            period=self.period,
-            cohorts=[str(c) for c in self.counts_.columns],
-            customers=self.n_customers_,
-            periods_observed=self.n_periods_,
-            loglik=self.loglik_,
-            estimates={n: self.params_[n] for n in _NAMES},
-            se={n: self.se_[n] for n in _NAMES},
-            conf_int_95={n: [ci.loc[n, "lower"], ci.loc[n, "upper"]] for n in _NAMES},
-            correlation=self.corr_,
-        )
-        header = f"sBG retention calibration for segment {segment!r}"
-        return write_calibration(path, fragment, f"sbg_{segment}", record, header=header)
+    period = check_period(period)
+    snap = snapshot_table(
+        frame, tenure, churned, weights=weights, tenure_counts_current=tenure_counts_current
+    )
+    by_tenure = snap.table
+    columns = _columns(by_tenure)
+    alpha, beta, cov, loglik = estimate(hazard_terms(*columns), columns)
+    used = [c for c in (tenure, churned, weights) if c is not None]
+    return SBGResult(
+        alpha=alpha,
+        beta=beta,
+        cov=cov,
+        loglik=loglik,
+        period=period,
+        by_tenure=by_tenure,
+        rows_used=snap.rows_used,
+        rows_dropped=snap.rows_dropped,
+        data=frame[used],
+        notes=snap.notes,
+        settings={
+            "tenure": tenure,
+            "churned": churned,
+            "weights": weights,
+            "tenure_counts_current": bool(tenure_counts_current),
+        },
+    )
 
 
-def _as_frame(data) -> pd.DataFrame:
-    return data.to_frame() if isinstance(data, pd.Series) else data
+def _cohort_hazards(counts: np.ndarray) -> pd.DataFrame:
+    """Customers at risk and churners by tenure t (period t + 1), pooled over the cohorts
+    observed in that period."""
+    seen = ~np.isnan(counts[1:])  # (period, cohort): the cohort is observed at period t + 1
+    at_risk = np.where(seen, counts[:-1], 0.0).sum(axis=1)
+    lost = np.where(seen, counts[:-1] - counts[1:], 0.0).sum(axis=1)
+    table = pd.DataFrame({"at_risk": at_risk, "churned": lost})
+    table.index.name = "tenure"
+    return table
 
 
-def _periods(t, minimum: int) -> np.ndarray:
-    t = np.asarray(t, dtype=float)
-    if np.any(t < minimum) or not np.all(np.isfinite(t)):
-        raise CalibrationError(f"periods must be finite and >= {minimum}, got {t.tolist()}")
-    return t
+def _columns(by_tenure: pd.DataFrame):
+    return (
+        by_tenure.index.to_numpy(dtype=float),
+        by_tenure["at_risk"].to_numpy(dtype=float),
+        by_tenure["churned"].to_numpy(dtype=float),
+    )

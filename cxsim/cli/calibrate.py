@@ -35,18 +35,38 @@ def add_calibrate(sub) -> None:
 
     r = kinds.add_parser(
         "retention",
-        help="cohort retention counts → segments.<segment>.sbg (Fader & Hardie 2007)",
-        description="Fit the shifted-beta-geometric retention model to cohorts (long format: "
-        "one row per cohort and period) and write segments.<SEGMENT>.sbg.",
+        help="cohort counts or a customer snapshot → segments.<segment>.sbg (Fader & Hardie 2007)",
+        description="Fit the shifted-beta-geometric retention model and write "
+        "segments.<SEGMENT>.sbg. Two layouts: cohorts (long format: one row per cohort and "
+        "period, --cohort/--period-col/--count) or a snapshot (one row per customer: "
+        "--tenure and --churned). The summary includes a chi-square goodness-of-fit test.",
     )
     _common(r, segment_help="segment whose sbg block the file sets (required)", required=True)
-    r.add_argument("--cohort", default="cohort", help="cohort column; '' for a single cohort")
     r.add_argument(
+        "--period",
+        type=_sbg_period,
+        default=None,
+        metavar="month|quarter|year|N",
+        help="length of one period, or N months (cohorts: year; a snapshot must say)",
+    )
+    cohorts = r.add_argument_group("cohorts (one row per cohort and period)")
+    cohorts.add_argument("--cohort", default="cohort", help="cohort column; '' for a single cohort")
+    cohorts.add_argument(
         "--period-col", default="year", help="periods since acquisition, 0, 1, ... (year)"
     )
-    r.add_argument("--count", default="active", help="customers still active (active)")
-    r.add_argument(
-        "--period", default="year", choices=["year", "month"], help="length of one period"
+    cohorts.add_argument("--count", default="active", help="customers still active (active)")
+    snapshot = r.add_argument_group("snapshot (one row per customer)")
+    snapshot.add_argument(
+        "--tenure", metavar="COL", help="whole periods completed when the observed period began"
+    )
+    snapshot.add_argument(
+        "--churned", metavar="COL", help="left during the observed period: 0/1, yes/no, true/false"
+    )
+    snapshot.add_argument("--weights", metavar="COL", help="customers each row stands for")
+    snapshot.add_argument(
+        "--tenure-counts-current",
+        action="store_true",
+        help="the tenure counts the observed period too (first period = 1): use tenure − 1",
     )
     r.set_defaults(handler=_cmd_retention)
 
@@ -194,20 +214,55 @@ def _finish(fit, path: Path) -> int:
 
 
 def _cmd_retention(args: argparse.Namespace) -> int:
+    from cxsim.calibrate.data import read_table
     from cxsim.calibrate.retention import fit_sbg
 
-    frame = _prepare(args)
-    cohort = args.cohort or None
-    _need(frame, [cohort, args.period_col, args.count], args.data, "--cohort/--period-col/--count")
-    fit = fit_sbg(
-        frame,
-        period=args.period,
-        cohort_col=cohort,
-        period_col=args.period_col,
-        count_col=args.count,
-    )
+    _prepare(args)  # refuses a bad --out before fitting
+    # read again, remembering each row's file line: problems are reported as FILE:LINE
+    frame = read_table(args.data)
+    if args.tenure is not None or args.churned is not None:
+        if args.tenure is None or args.churned is None:
+            raise CxsimError("a snapshot needs both --tenure COL and --churned COL")
+        if args.period is None:
+            raise CxsimError(
+                "a snapshot needs --period (month, quarter, year or N months): what its "
+                "tenure counts"
+            )
+        fit = fit_sbg(
+            frame,
+            period=args.period,
+            tenure=args.tenure,
+            churned=args.churned,
+            weights=args.weights,
+            tenure_counts_current=args.tenure_counts_current,
+        )
+    else:
+        if args.weights is not None or args.tenure_counts_current:
+            raise CxsimError("--weights and --tenure-counts-current need --tenure and --churned")
+        cohort = args.cohort or None
+        _need(
+            frame, [cohort, args.period_col, args.count], args.data, "--cohort/--period-col/--count"
+        )
+        fit = fit_sbg(
+            frame,
+            period=args.period or "year",
+            cohort_col=cohort,
+            period_col=args.period_col,
+            count_col=args.count,
+        )
     path = fit.to_yaml(args.out, segment=args.segment, data_file=args.data)
     return _finish(fit, path)
+
+
+def _sbg_period(text: str) -> str | int:
+    """``month``, ``quarter``, ``year`` or a whole number of months (``3``)."""
+    if text in ("month", "quarter", "year"):
+        return text
+    if text.isdigit() and int(text) >= 1:
+        return int(text)
+    raise argparse.ArgumentTypeError(
+        f"expected month, quarter, year or a whole number of months, got {text!r}"
+    )
 
 
 def _cmd_voc(args: argparse.Namespace) -> int:

@@ -20,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import roots_jacobi
 
+from cxsim.scenario.schema import months_per_period
+
 
 def beta_classes(
     alpha, beta, n_classes: int, *, batched: bool = False
@@ -95,11 +97,16 @@ def _golub_welsch_beta(
     return (1.0 + nodes) / 2.0, weight
 
 
-def monthly_from_period(theta: np.ndarray, period: str) -> np.ndarray:
-    """Per-month churn probability of a class whose churn is given per ``period``."""
-    if period == "year":
-        return -np.expm1(np.log1p(-theta) / 12.0)
-    return theta
+def monthly_from_period(theta: np.ndarray, period: str | int) -> np.ndarray:
+    """Per-month churn probability of a class whose churn is given per ``period``.
+
+    ``period`` is an ``sbg.period``: ``"month"``, ``"quarter"``, ``"year"`` or a whole number
+    of months ``m``; a class keeps its survival at whole periods, ``1 − (1−θ)^(1/m)`` a month.
+    """
+    months = months_per_period(period)
+    if months == 1:
+        return theta
+    return -np.expm1(np.log1p(-theta) / float(months))
 
 
 def starting_mix(

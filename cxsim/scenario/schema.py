@@ -120,12 +120,31 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
 
+#: Months in each named sBG period; ``sbg.period`` may also be a whole number of months.
+PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+
+
+def months_per_period(period: str | int) -> int:
+    """Months in an ``sbg.period``: ``"month"`` 1, ``"quarter"`` 3, ``"year"`` 12, or N."""
+    return PERIOD_MONTHS[period] if isinstance(period, str) else int(period)
+
+
+def _sbg_period(raw: Any) -> str | int:
+    # NOTE: a whole number stays an int, so the tornado's walk over float inputs skips it.
+    if isinstance(raw, str) and raw in PERIOD_MONTHS:
+        return raw
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        if math.isfinite(raw) and raw >= 1 and float(raw).is_integer():
+            return int(raw)
+    raise _problem("not a period", raw, "month, quarter, year or a whole number of months (≥ 1)")
+
+
 class SBG(Strict):
     """Shifted-beta-geometric retention: churn probability ~ Beta(alpha, beta) per period."""
 
     alpha: Positive
     beta: Positive
-    period: Literal["month", "year"] = "month"
+    period: Annotated[str | int, BeforeValidator(_sbg_period)] = "month"
 
 
 class ResponseOverrides(Strict):
