@@ -52,9 +52,10 @@ def sobol(
     bootstrap confidence intervals (SALib).
 
     **Correlations are ignored.** Saltelli's design assumes independent inputs and cannot
-    represent the scenario's ``correlations:``; every input is sampled independently from its
-    own distribution, so the indices describe the inputs as if they were independent. The
-    frame's ``attrs["notes"]`` says which correlations were left out. :func:`variance_shares`
+    represent the scenario's ``correlations:``, nor the rows of a ``samples:`` table; every
+    input is sampled independently from its own distribution (a table-fed input from its
+    column), so the indices describe the inputs as if they were independent. The frame's
+    ``attrs["notes"]`` says which correlations were left out. :func:`variance_shares`
     keeps them (at the price of ambiguous shares for correlated inputs).
 
     Parameters
@@ -384,12 +385,23 @@ def _rank_regression(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def _correlations(scenario: Scenario, names: Collection[str] | None = None) -> list[str]:
-    """The scenario's correlations as ``a ~ b (ρ = 0.6)``, those touching ``names`` only."""
-    return [
+    """The scenario's correlations as ``a ~ b (ρ = 0.6)``, those touching ``names`` only,
+    and the inputs drawn together from one samples table (two or more of ``names``)."""
+    found = [
         f"{c.between[0]} ~ {c.between[1]} (ρ = {c.rho:g})"
         for c in scenario.correlations
         if names is None or set(c.between) & set(names)
     ]
+    tables: dict[str, list[str]] = {}
+    for item in scenario.table_inputs():
+        if names is None or item.path in names:
+            tables.setdefault(getattr(item.value, "file", ""), []).append(item.path)
+    found += [
+        f"{', '.join(paths)} (rows of the samples table {file})"
+        for file, paths in tables.items()
+        if len(paths) > 1
+    ]
+    return found
 
 
 def _sobol_correlation_note(scenario: Scenario, names: Collection[str]) -> str:

@@ -25,6 +25,7 @@ from cxsim.scenario.merging import (
     record_origins,
     shadowed,
 )
+from cxsim.scenario.samples import unfeed_fixed
 
 __all__ = ["display", "load_merged", "read_yaml", "record_origins"]
 
@@ -127,6 +128,7 @@ def load_merged(
     deep_merge(merged.data, body, (), shown, merged.origins)
     if base:
         drop_fixed_pairs(merged, body, shown)
+        merged.warnings += unfeed_fixed(merged.data, merged.origins, body, shown)
     # Then each include on top: later keys win, so a calibration file overrides the
     # hand-set assumptions it was fitted to replace, in the base and in this file alike.
     parts = [load_merged(target, chain) for target in targets if target is not None]

@@ -2,9 +2,10 @@
 
 The rules every layer follows (a base, a file's own keys, each include): mappings merge key
 by key at every depth; anything else (a number, a string, a list, a distribution) is replaced
-whole; correlations accumulate, a pair given again taking the newer ``rho``; a segment's
-retention model and starting-mix rule replace their alternative. Each value remembers the
-file it came from, so that errors can name it.
+whole; correlations accumulate, a pair given again taking the newer ``rho``, and so do
+samples tables, a table named again taking the newer entry (:mod:`~cxsim.scenario.samples`);
+a segment's retention model and starting-mix rule replace their alternative. Each value
+remembers the file it came from, so that errors can name it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cxsim.errors import Problem
+from cxsim.scenario.samples import item_origins, lay_tables, own_items
 
 __all__ = [
     "ALTERNATIVES",
@@ -76,6 +78,10 @@ def deep_merge(
             base[key] = _merge_pairs(base[key], value)
             record_origins(value, path, source, origins)
             continue
+        if path == ("samples",) and isinstance(value, list):
+            # Samples tables accumulate too; each entry keeps the file that names it.
+            lay_tables(base, origins, own_items(value, source))
+            continue
         if (
             isinstance(value, Mapping)
             and "dist" not in value
@@ -99,8 +105,16 @@ def _merge_pairs(old: list, new: list) -> list:
 
 def merge_traced(base: Merged, part: Merged) -> None:
     """Merge an included file into ``base``, keeping the file each value came from."""
-    deep_merge(base.data, part.data, (), "", base.origins)
+    data = part.data
+    tables = data.get("samples")
+    if isinstance(tables, list):
+        items = [(entry, item_origins(part.origins, i)) for i, entry in enumerate(tables)]
+        lay_tables(base.data, base.origins, items)
+        data = {key: value for key, value in data.items() if key != "samples"}
+    deep_merge(base.data, data, (), "", base.origins)
     for path, source in part.origins.items():
+        if isinstance(tables, list) and path[:1] == ("samples",):
+            continue  # laid above, with their new positions
         # A mapping both files contribute to keeps its first file; values take the newest.
         if path and not (path in base.origins and _is_branch(part.data, path)):
             base.origins[path] = source
@@ -157,8 +171,8 @@ def shadowed(body: Mapping, shown: str, parts: list[Merged], merged: Merged) -> 
     """
     found = []
     for path, own in _leaves(body, ()):
-        if path == ("correlations",):
-            continue  # pairs accumulate; a replaced rho is checked pair by pair below
+        if path in (("correlations",), ("samples",)):
+            continue  # pairs and tables accumulate; a replaced rho is checked below
         winner = None
         for index, part in enumerate(parts):
             where = _replaces(part.data, path)

@@ -2,7 +2,9 @@
 
 The pipeline is visible: read YAML (``yaml.safe_load`` semantics, duplicate keys
 rejected) → merge ``include:`` files (later keys win, each value remembers its file)
-→ validate against :mod:`cxsim.scenario.schema` and the cross-field rules below → ``Scenario``.
+→ validate against :mod:`cxsim.scenario.schema` and the cross-field rules below → read the
+``samples:`` tables and hand each input they feed its column (:mod:`~cxsim.scenario.feeds`)
+→ ``Scenario``.
 Every problem is collected and reported at once as
 ``FILE: dotted.field.path: message (got X; allowed Y)``.
 """
@@ -23,18 +25,24 @@ from pydantic import BaseModel, ValidationError
 
 from cxsim.errors import Problem, ScenarioError
 from cxsim.scenario.checks import cross_check, topological_order
+from cxsim.scenario.feeds import attach_tables, open_tables, raw_entries, unfeed
 from cxsim.scenario.loading import display, load_merged, record_origins
 from cxsim.scenario.problems import ProblemReport, dedupe
 from cxsim.scenario.schema import RESPONSE_KEYS, ScenarioModel, Segment
 from cxsim.uncertainty.copula import check_correlation
 from cxsim.uncertainty.distributions import Distribution
+from cxsim.uncertainty.samples import Empirical, SampleTable
 
 INLINE = "<mapping>"
 
 
 @dataclass(frozen=True)
 class Input:
-    """One numeric input of a scenario: its dotted path and value (number or distribution)."""
+    """One numeric input of a scenario: its dotted path and value (number or distribution).
+
+    An input fed by a ``samples:`` table has its column as value, an
+    :class:`~cxsim.uncertainty.samples.Empirical` distribution (uncertain like any other).
+    """
 
     path: str
     value: float | Distribution
@@ -48,7 +56,9 @@ class Scenario:
     """A validated scenario: the frozen model plus the mapping and files it came from.
 
     Read attributes as on the model (``scenario.segments["core"].arpu``); build
-    variants with :meth:`with_overrides`. Nothing downstream reads raw dicts.
+    variants with :meth:`with_overrides`. Nothing downstream reads raw dicts. An input fed
+    by a ``samples:`` table reads as its column (an ``Empirical`` distribution) in the model
+    and in :meth:`inputs`; ``tables`` holds the tables, read once, by file.
     """
 
     def __init__(
@@ -57,6 +67,7 @@ class Scenario:
         data: Mapping[str, Any],
         source: str,
         origins: Mapping[tuple[str, ...], str] | None = None,
+        tables: Mapping[int, SampleTable] | None = None,
     ):
         self.model = model
         self.data = copy.deepcopy(dict(data))
@@ -69,6 +80,8 @@ class Scenario:
         # and the files read with their SHA-256, so a result can be re-run exactly.
         self.overrides: list[tuple[str, Any, str]] = []
         self.files: dict[str, str] = {}
+        # The table of each samples entry, by position in the list.
+        self.table_of: dict[int, SampleTable] = dict(tables or {})
 
     def __getattr__(self, name: str) -> Any:
         if name in ScenarioModel.model_fields:
@@ -112,9 +125,22 @@ class Scenario:
     def uncertain_inputs(self) -> list[Input]:
         return [item for item in self.inputs() if item.uncertain]
 
+    @property
+    def tables(self) -> dict[Path, SampleTable]:
+        """The samples tables, read once when the scenario was loaded, by file."""
+        return {table.path: table for table in self.table_of.values()}
+
+    def table_inputs(self) -> list[Input]:
+        """The inputs fed by ``samples:`` tables (their values are the tables' columns)."""
+        return [item for item in self.inputs() if isinstance(item.value, Empirical)]
+
     # -- variants ---------------------------------------------------------------
     def with_overrides(self, overrides: Mapping[str, Any], source: str = "override") -> Scenario:
         """A new scenario with values replaced by dotted path, validated like a file.
+
+        An input fed by a ``samples:`` table is taken out of it (its column is no longer
+        read; the table's other columns still are), with a note, unless the overrides
+        change ``samples`` itself. Tables are not read again.
 
         >>> s2 = scenario.with_overrides({"segments.core.arpu": 50})  # doctest: +SKIP
         """
@@ -159,24 +185,43 @@ class Scenario:
         if problems:
             raise ScenarioError(problems)
         notes = _drop_fixed_correlations(data, overrides)
-        scenario = validate(data, origins=origins, source=self.source)
+        notes += unfeed(data, overrides, self.inputs())
+        scenario = validate(data, origins=origins, source=self.source, tables=self.tables)
         scenario.notes = [*self.notes, *notes]
         scenario.overrides = [
             *self.overrides,
             *((str(path), copy.deepcopy(value), source) for path, value in overrides.items()),
         ]
-        scenario.files = dict(self.files)
+        scenario.files = {**self.files, **_table_files(scenario)}
         return scenario
 
-    def to_dict(self) -> dict[str, Any]:
-        """The merged scenario as plain data (what ``to_yaml`` writes)."""
-        return copy.deepcopy(self.data)
+    def to_dict(self, folder: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+        """The merged scenario as plain data (what ``to_yaml`` writes).
+
+        It stands on its own wherever it is validated: a ``samples:`` table's ``file`` is
+        absolute (or relative to ``folder``), and its ``name`` is kept, so the same rows are
+        drawn.
+        """
+        data = copy.deepcopy(self.data)
+        for index, table in self.table_of.items():
+            entry = data["samples"][index]
+            entry.setdefault("name", entry["file"])
+            entry["file"] = str(table.path) if folder is None else _relative(table.path, folder)
+        return data
 
     def to_yaml(self, path: str | os.PathLike[str] | None = None) -> str:
-        text = yaml.safe_dump(self.to_dict(), sort_keys=False, width=100)
+        folder = None if path is None else Path(path).resolve().parent
+        text = yaml.safe_dump(self.to_dict(folder), sort_keys=False, width=100)
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
         return text
+
+
+def _relative(path: Path, folder: str | os.PathLike[str]) -> str:
+    try:
+        return Path(os.path.relpath(path, folder)).as_posix()
+    except ValueError:  # another drive
+        return str(path)
 
 
 def _drop_fixed_correlations(data: dict, overrides: Mapping[str, Any]) -> list[str]:
@@ -206,8 +251,8 @@ def _drop_fixed_correlations(data: dict, overrides: Mapping[str, Any]) -> list[s
 def _walk_inputs(model: BaseModel, prefix: tuple[str, ...]) -> Iterator[Input]:
     for name in type(model).model_fields:
         # Provenance records where numbers came from; a correlation's rho shapes the
-        # sampling of other inputs. Neither is an input.
-        if name in ("provenance", "correlations"):
+        # sampling of other inputs; samples name tables. None is an input.
+        if name in ("provenance", "correlations", "samples"):
             continue
         value = getattr(model, name)
         path = (*prefix, name)
@@ -232,8 +277,13 @@ def validate(
     *,
     origins: Mapping[tuple[str, ...], str] | None = None,
     source: str = INLINE,
+    tables: Mapping[Path, SampleTable] | None = None,
 ) -> Scenario:
-    """Validate a merged scenario mapping; raise ScenarioError listing every problem."""
+    """Validate a merged scenario mapping; raise ScenarioError listing every problem.
+
+    ``samples:`` tables are read relative to the file that names each (``origins``; the
+    working folder for a mapping), except those already in ``tables`` (by file).
+    """
     origins = dict(origins or {(): source})
     report = ProblemReport(origins, source)
     if not isinstance(data, Mapping):
@@ -248,12 +298,19 @@ def validate(
     except ValidationError as exc:
         report.from_pydantic(exc)
     cross_check(data, report)
+    cache = dict(tables or {})
+    used: dict[int, SampleTable] = {}
+    if model is not None:
+        inputs = {item.path: item.value for item in _walk_inputs(model, ())}
+        model, used = attach_tables(model, inputs, report, cache)
+    else:  # the files can still be checked
+        open_tables(raw_entries(data), report, cache)
     if model is not None and not report.items:
         _check_correlations(model, report)
     if report.items:
         raise ScenarioError(dedupe(report.items))
     assert model is not None
-    return Scenario(model, data, source, origins)
+    return Scenario(model, data, source, origins, used)
 
 
 def _check_correlations(model: ScenarioModel, report: ProblemReport) -> None:
@@ -261,10 +318,20 @@ def _check_correlations(model: ScenarioModel, report: ProblemReport) -> None:
         return
     scenario = Scenario(model, {}, "")
     uncertain = {i.path for i in scenario.uncertain_inputs()}
+    fed = {i.path: i.value for i in scenario.table_inputs() if isinstance(i.value, Empirical)}
     pairs, ok = [], True
     for index, corr in enumerate(model.correlations):
         for side in corr.between:
-            if side not in uncertain:
+            if side in fed:
+                ok = False
+                report.add(
+                    ("correlations", index, "between"),
+                    f"fed by the samples table {fed[side].file}, which carries its joint law "
+                    "with the table's other columns",
+                    side,
+                    "inputs given as distributions (drop this correlation)",
+                )
+            elif side not in uncertain:
                 ok = False
                 report.add(
                     ("correlations", index, "between"),
@@ -323,13 +390,20 @@ def load_scenario(source: str | os.PathLike[str] | Mapping[str, Any]) -> Scenari
                         "load the scenario from a file",
                     )
                 )
-        return validate(data, source=INLINE)
+        scenario = validate(data, source=INLINE)
+        scenario.files = _table_files(scenario)
+        return scenario
     path = Path(source)
     merged = load_merged(path)
     scenario = validate(merged.data, origins=merged.origins, source=display(path.resolve()))
     scenario.notes = [str(warning) for warning in merged.warnings]
-    scenario.files = _fingerprints(merged.files)
+    scenario.files = {**_fingerprints(merged.files), **_table_files(scenario)}
     return scenario
+
+
+def _table_files(scenario: Scenario) -> dict[str, str]:
+    """The SHA-256 of each samples table, by its name as shown (tables are input files too)."""
+    return {display(path): table.sha256 for path, table in scenario.tables.items()}
 
 
 def _fingerprints(paths: list[Path]) -> dict[str, str]:

@@ -98,6 +98,7 @@ def _bounded(lo: float | None, hi: float | None, *, lo_open: bool = False, hi_op
         return value
 
     check.bounds = (lo, hi)  # read by bounds_of() for break-even searches
+    check.limits = (lo, hi, lo_open, hi_open, allowed)  # read by limits_of() for samples tables
     return AfterValidator(check)
 
 
@@ -225,6 +226,40 @@ class WorkGroup(Strict):
     requires: list[str] = Field(default_factory=list)
 
 
+def _text(what: str, allowed: str):
+    """A non-empty string, else a problem saying what was expected."""
+
+    def check(raw: Any) -> str:
+        if not isinstance(raw, str) or not raw.strip():
+            raise _problem(f"expected {what}", raw, allowed)
+        return raw
+
+    return BeforeValidator(check)
+
+
+def _table_list(raw: Any) -> Any:
+    if not isinstance(raw, list):
+        raise _problem(
+            "expected a list of tables", raw, "a list, e.g. samples: [{file: draws.csv}]"
+        )
+    return raw
+
+
+class Samples(Strict):
+    """A table of joint draws (bootstrap replicates, posterior draws) feeding inputs."""
+
+    file: Annotated[
+        str,
+        _text("a file path", "a CSV file, its path relative to this file"),
+        Field(description="a CSV file of draws, its path relative to this file"),
+    ]
+    columns: (
+        dict[str, Annotated[str, _text("an input path", "a dotted path, e.g. discount_rate")]]
+        | None
+    ) = None
+    name: Annotated[str, _text("a name", "a name for the table's random stream")] | None = None
+
+
 class Correlation(Strict):
     """A rank correlation between two uncertain inputs, named by dotted path."""
 
@@ -317,6 +352,7 @@ class ScenarioModel(Strict):
     work_groups: dict[str, WorkGroup] = Field(default_factory=dict)
     responses: Responses | None = None
     correlations: list[Correlation] = Field(default_factory=list)
+    samples: Annotated[list[Samples], BeforeValidator(_table_list)] = Field(default_factory=list)
     include: list[str] = Field(default_factory=list)
     provenance: dict[str, Any] = Field(default_factory=dict)
     journeys: dict[str, Journey] = Field(default_factory=dict)
@@ -366,6 +402,20 @@ def bounds_of(path: str) -> tuple[float | None, float | None]:
         bounds = getattr(getattr(item, "func", None), "bounds", None)
         if bounds is not None:
             return bounds
+    raise KeyError(path)
+
+
+def limits_of(path: str) -> tuple[float | None, float | None, bool, bool, str]:
+    """The allowed range of the input at a dotted path: ``(lo, hi, lo_open, hi_open, text)``.
+
+    >>> limits_of("segments.core.share_of_wallet")
+    (0.0, 1.0, True, False, '(0, 1]')
+    """
+    _, metadata = annotation_at(path.split("."))
+    for item in metadata:
+        limits = getattr(getattr(item, "func", None), "limits", None)
+        if limits is not None:
+            return limits
     raise KeyError(path)
 
 

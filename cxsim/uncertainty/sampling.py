@@ -5,7 +5,9 @@ repeated; a distribution is sampled from a counter-based stream keyed by the see
 the input's path, so draw ``i`` depends only on ``(seed, path, i)``: the first 1,000
 draws of a 2,000-draw run equal a 1,000-draw run, whatever the chunking, and adding
 an input to a scenario does not move the draws of the others. Rank correlations
-between inputs are imposed with a Gaussian copula.
+between inputs are imposed with a Gaussian copula. Inputs fed by a ``samples:`` table are
+read row by row: draw ``i`` reads one row of each table, picked by the stream named after
+the table (:func:`~cxsim.uncertainty.samples.pick_rows`), for all the columns it feeds.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
     from cxsim.scenario import Scenario
 from cxsim.uncertainty.copula import check_correlation, sample
 from cxsim.uncertainty.distributions import Distribution
+from cxsim.uncertainty.samples import Empirical, pick_rows
 from cxsim.uncertainty.streams import stream_id
 
 
@@ -33,19 +36,28 @@ def draw_inputs(
 ) -> dict[str, np.ndarray]:
     """Draws ``start..stop-1`` of every numeric input, keyed by dotted path.
 
-    ``fixed`` pins inputs to a number for every draw (used by sensitivity analysis).
+    ``fixed`` pins inputs to a number for every draw (used by sensitivity analysis); a
+    pinned input fed by a table is not read from it, its table's other columns still are.
     """
     n = stop - start
     fixed = fixed or {}
     values: dict[str, np.ndarray] = {}
     uncertain = []
+    tables: dict[str, list[tuple[str, Empirical]]] = {}  # stream -> (path, column) read
     for item in scenario.inputs():
         if item.path in fixed:
             values[item.path] = np.full(n, float(fixed[item.path]))
+        elif isinstance(item.value, Empirical):
+            tables.setdefault(item.value.stream, []).append((item.path, item.value))
         elif isinstance(item.value, Distribution):
             uncertain.append(item)
         else:
             values[item.path] = np.full(n, float(item.value))
+    for stream, columns in tables.items():
+        # One row per draw for every column of the table: their joint law is kept.
+        rows = pick_rows(seed, stream, columns[0][1].rows, start, stop)  # (draw,)
+        for path, column in columns:
+            values[path] = column.values[rows]
     if not uncertain:
         return values
 
