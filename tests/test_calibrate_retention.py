@@ -619,7 +619,7 @@ def test_snapshot_problems_are_located_all_at_once(tmp_path):
     lines = str(info.value).splitlines()
     assert lines == [
         # the column has an empty cell, so pandas reads its numbers as floats
-        f"{path}:3: tenure: out of range (got -1.0; allowed whole periods ≥ 0 completed)",
+        f"{path}:3: tenure: out of range (got -1; allowed whole periods ≥ 0 completed)",
         f"{path}:5: tenure: out of range (got 2.5; allowed whole periods ≥ 0 completed)",
         f"{path}:6: tenure: not a number (got an empty cell; allowed whole periods ≥ 0 completed)",
         f"{path}:5: left: not a churn flag (got 'maybe'; allowed 0/1, yes/no, true/false)",

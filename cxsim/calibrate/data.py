@@ -81,7 +81,8 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     if not path.is_file():
         raise CalibrationError(f"{path}: data file not found")
     try:
-        frame = pd.read_csv(path, skip_blank_lines=True)
+        # Only an empty cell is missing: "n/a" or "NA" stay text, so an error can quote them.
+        frame = pd.read_csv(path, skip_blank_lines=True, keep_default_na=False, na_values=[""])
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CalibrationError(f"{path}: cannot read it as CSV ({first})") from None
@@ -135,12 +136,17 @@ def numeric_column(
     if whole:
         bad |= np.isfinite(numbers) & (numbers != np.round(numbers))
     for position in np.flatnonzero(bad):
+        number = numbers[position]
+        if np.isfinite(number):  # quote the number read, not the text it was read from
+            shown: Any = int(number) if number == round(number) else float(number)
+        else:
+            shown = values.iloc[position]
         problems.add(
             DataProblem(
                 where(frame, int(position)),
                 column,
-                "not a number" if not np.isfinite(numbers[position]) else "out of range",
-                values.iloc[position],
+                "not a number" if not np.isfinite(number) else "out of range",
+                shown,
                 hint=f"allowed {allowed}",
             )
         )
