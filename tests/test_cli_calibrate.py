@@ -12,6 +12,7 @@ import yaml
 from cxsim.cli import main
 from cxsim.cli.calibrate import main_calibrate
 from cxsim.scenario import load_scenario
+from cxsim.uncertainty.samples import Empirical
 from tests.conftest import FLAGSHIP, ROOT
 
 DATA = ROOT / "cxsim" / "datasets" / "data"
@@ -169,13 +170,20 @@ def test_voc_writes_responses_and_pain_shares(tmp_path, capsys):
         out,
     )
     assert code == 0 and "VoC calibration" in stdout
+    assert f"and {tmp_path / 'voc_samples.csv'} (20 bootstrap replicates" in stdout
     scenario = load_scenario(_including(tmp_path, out))
     for name in scenario.segments:
         responses = scenario.segments[name].responses
         for key in ("churn_reduction", "promoter_gain", "detractor_reduction", "wallet_gain"):
-            assert getattr(responses, key) is not None, (name, key)
-        total = sum(g.pain_share[name] for g in scenario.work_groups.values())
-        assert total == pytest.approx(1.0, abs=1e-6)
+            fed = getattr(responses, key)
+            assert isinstance(fed, Empirical) and fed.rows == 20, (name, key)
+        shares = [g.pain_share[name] for g in scenario.work_groups.values()]
+        assert all(isinstance(share, Empirical) for share in shares)
+        # no gap_other column: the plain numbers (used without the table) and every
+        # replicate share all of the segment's pain among the work groups
+        assert sum(share.point for share in shares) == pytest.approx(1.0, abs=1e-6)
+        per_replicate = np.sum([share.values for share in shares], axis=0)  # (replicate,)
+        assert np.all(per_replicate <= 1) and np.allclose(per_replicate, 1.0, atol=1e-6)
     assert scenario.provenance["voc"]["bootstrap"] == 20
 
 
@@ -261,6 +269,14 @@ def _bad(tmp_path: Path, name: str, content: str | bytes) -> Path:
     return path
 
 
+def _with_score(rows: int, scores: dict[int, int]) -> pd.DataFrame:
+    """The survey's first ``rows`` respondents with the given scores at the given rows."""
+    survey = pd.read_csv(SURVEY, nrows=rows)
+    for row, score in scores.items():
+        survey.loc[row, "ltr"] = score
+    return survey
+
+
 @pytest.mark.parametrize(
     ("kind", "make", "message"),
     [
@@ -276,12 +292,8 @@ def _bad(tmp_path: Path, name: str, content: str | bytes) -> Path:
         ),
         (
             "voc",
-            lambda d: _bad(
-                d,
-                "score.csv",
-                pd.read_csv(SURVEY, nrows=400).assign(ltr=lambda f: f["ltr"] + 3).to_csv(),
-            ),
-            "score column 'ltr' must hold integers 0-10",
+            lambda d: _bad(d, "score.csv", _with_score(400, {4: 11}).to_csv(index=False)),
+            "score.csv:6: ltr: out of range (got 11; allowed whole numbers 0-10)",  # row 4
         ),
         (
             "lag",

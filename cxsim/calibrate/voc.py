@@ -1,19 +1,25 @@
 """Voice of the customer → response parameters: what closing the gaps would change.
 
-docs/model.md §7: per segment, respondent-level models of churn, promoter, detractor (logistic) and
-of the spend change (linear in the log) on the 0/1 gap indicators, read through counterfactuals:
+docs/model.md §7: per segment, the survey's gap patterns read through counterfactuals
+(:mod:`cxsim.calibrate.voc_estimate`):
 
-- ``churn_reduction c = 1 - E[p(no gaps)] / E[p(observed)]`` (population attributable fraction);
-- ``pain_share P[s,g] = removal_g / Σ_h removal_h`` with ``removal_g`` the churn removed when only
-  g's gaps are set to 0;
-- ``promoter_gain Δp`` (absolute), ``detractor_reduction Δd`` (relative) and the relative spend
-  lift ``r`` from the same counterfactual; ``wallet_gain Δw = r · w0``.
+- ``churn_reduction c = 1 − E[h(p(no gaps))] / E[h(p(observed))]``, the relative cut of the mean
+  monthly hazard ``h(p) = 1 − (1 − p)^(1/12)`` of each respondent's 12-month churn probability:
+  the factor ``1 − c·X`` the engine applies to the hazard;
+- ``pain_share P[s,g] = removal_g / Σ_h removal_h`` with ``removal_g`` the hazard removed when
+  only g's gaps are closed; an "other" (unowned) gap column keeps the share no work group owns;
+- ``promoter_gain Δp = p(no gaps) − p(observed)`` (absolute), ``detractor_reduction
+  Δd = 1 − d(no gaps)/d(observed)`` (relative) and the relative spend lift ``r``;
+  ``wallet_gain Δw = r · w0``.
+
+A pattern's rate is its own cell rate when at least 30 respondents have it (whatever the law
+behind the data), else a smoother's (logistic main effects and supported pairwise interactions,
+Firth-penalised on request); a likelihood-ratio test says when the main-effects model misfits.
 
 The fit works on gap-pattern cells, not respondents. Respondents with the same segment, gap
 pattern, churn outcome and score class (promoter/passive/detractor) are interchangeable for the
-binary models, so a grouped binomial fit on the pattern counts gives the respondent-level
-maximum-likelihood estimates exactly; for spend, per-cell sums are sufficient statistics of the
-least-squares fit. A million respondents become a few hundred cells.
+binary outcomes, so counts per cell are sufficient; for spend, per-cell sums are. A million
+respondents become a few hundred cells.
 
 Bootstrap (``bootstrap=B``): resampling ``n_s`` respondents with replacement within a segment is
 exactly a multinomial draw of the cell counts with probabilities ``n_j / n_s`` (respondents in
@@ -30,81 +36,24 @@ with an explicit respondent bootstrap.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from scipy.special import expit, log_expit
 
 from cxsim.calibrate.files import frame_sha256
-from cxsim.calibrate.glm import GlmFit, fit_logit, fit_ols
-from cxsim.calibrate.voc_cells import SegmentCells, build_cells, check_segment, separation_error
+from cxsim.calibrate.voc_cells import MIN_ROWS, build_cells, check_segment
 from cxsim.calibrate.voc_checks import check_survey, gap_columns, wallet_baselines
-from cxsim.calibrate.voc_result import VocResult
+from cxsim.calibrate.voc_estimate import counterfactual
+from cxsim.calibrate.voc_result import UNOWNED, VocResult
+from cxsim.calibrate.voc_segment import fit_segment
 from cxsim.errors import CalibrationError
 from cxsim.outputs.fitted import check_level
 
-__all__ = ["VocResult", "counterfactual", "fit_voc"]
-
-#: A segment fails when more than this share of its bootstrap replicates cannot be fitted.
-MAX_FAILED_SHARE = 0.1
+__all__ = ["UNOWNED", "VocResult", "counterfactual", "fit_voc"]
 
 
-def counterfactual(
-    beta: np.ndarray, design: np.ndarray, weights: np.ndarray, link: str = "logit"
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean predicted outcome as observed, with every gap set to 0, and with only g's set to 0.
-
-    Parameters
-    ----------
-    beta : ndarray, shape (..., 1+G)
-        Coefficients, intercept first; leading axes (e.g. bootstrap replicates) broadcast.
-    design : ndarray, shape (K, 1+G)
-        One row per gap pattern: a leading column of ones, then the 0/1 gaps.
-    weights : ndarray, shape (..., K)
-        Weight of each pattern (respondent counts, probabilities, or for spend the sum of
-        ``spend_before``); they need not sum to 1.
-    link : {"logit", "log"}
-        Inverse link applied to the linear predictor: logistic or exponential.
-
-    Returns
-    -------
-    observed : ndarray, shape (...)
-        ``Σ_k w_k f(x_k β) / Σ_k w_k``.
-    none : ndarray, shape (...)
-        ``f(β_0)``: every gap set to 0.
-    without : ndarray, shape (..., G)
-        The weighted mean with only gap ``g`` set to 0.
-
-    References
-    ----------
-    .. [1] Greenland, S. & Drescher, K. (1993). Maximum likelihood estimation of the attributable
-       fraction from logistic models. *Biometrics* 49(3), 865–872.
-
-    Examples
-    --------
-    >>> X = np.array([[1.0, 0.0], [1.0, 1.0]])
-    >>> obs, none, without = counterfactual(np.array([-2.0, 1.0]), X, np.array([0.5, 0.5]))
-    >>> round(float(1 - none / obs), 4)  # churn reduction
-    0.3858
-    """
-    f = expit if link == "logit" else np.exp
-    beta = np.asarray(beta, dtype=float)
-    design = np.asarray(design, dtype=float)
-    w = np.asarray(weights, dtype=float)
-    eta = beta @ design.T  # (..., K)
-    total = w.sum(axis=-1)
-    observed = (w * f(eta)).sum(axis=-1) / total
-    none = f(beta[..., 0])
-    eta_without = eta[..., :, None] - design[:, 1:] * beta[..., None, 1:]  # (..., K, G)
-    without = np.einsum("...k,...kg->...g", w, f(eta_without)) / total[..., None]
-    return observed, none, without
-
-
-# ----------------------------------------------------------------------------- the fit
 def fit_voc(
     df: pd.DataFrame,
     segment: str = "segment",
@@ -115,31 +64,53 @@ def fit_voc(
     spend_after: str | None = None,
     *,
     share_of_wallet: float | Mapping[Any, float] | None = None,
+    unowned: str | None = UNOWNED,
+    skip: Sequence[Any] = (),
+    min_rows: int | None = None,
+    merge_small: bool = False,
+    firth: bool = False,
     bootstrap: int = 200,
     seed: int = 0,
     level: float = 0.95,
 ) -> VocResult:
     """Calibrate the response parameters from respondent-level voice-of-customer data.
 
-    Per segment, fits logistic regressions of 12-month churn, promoter (score >= 9) and
-    detractor (score <= 6) on the 0/1 gap indicators, and least squares of
-    ``log(spend_after / spend_before)`` on them; then reads the counterfactual "every gap set
-    to 0" (and "only g's gaps set to 0") as defined in docs/model.md §7.
+    Per segment, reads 12-month churn, promoters (score >= 9), detractors (score <= 6) and
+    ``log(spend_after / spend_before)`` at every gap pattern — a pattern's own rate when at
+    least 30 respondents have it, a smoothing model's otherwise — and compares the segment as
+    observed with the counterfactual "every gap closed" (and "only g's gaps closed") as defined
+    in docs/model.md §7.
 
     Parameters
     ----------
     df : pandas.DataFrame
-        One row per respondent.
+        One row per respondent; from :func:`cxsim.calibrate.data.read_table` its problems name
+        file lines, otherwise rows by index label.
     segment, churned, score : str
         Column names; ``score`` (likelihood to recommend, integers 0–10) may be None.
     gaps : list of str or mapping of str to str, optional
-        Gap columns (group name = column name without a leading ``gap_``) or ``{group: column}``;
+        Gap columns named ``gap_<group>``, or ``{group: column}`` for any column names;
         default: every column starting with ``gap_``.
     spend_before, spend_after : str, optional
         Positive spend columns (both or neither) for the wallet lift.
     share_of_wallet : float or mapping, optional
         Baseline share of wallet ``w0`` (or ``{segment: w0}``) turning the relative lift ``r``
         into ``wallet_gain = r · w0``; without it only the relative lift is reported.
+    unowned : str or None
+        The gap group no work group owns (the survey's "other" reason): its pain share is
+        estimated and reported but not written as a work group, so the written shares sum to
+        less than 1 by that share. Default ``"other"`` (a column ``gap_other``); None to have
+        none.
+    skip : sequence
+        Segments to leave out (their rows are dropped and counted).
+    min_rows : int, optional
+        Segments with fewer respondents are skipped, or with ``merge_small`` pooled into one
+        fit whose estimates each of them gets.
+    merge_small : bool
+        Pool the segments under ``min_rows`` instead of skipping them.
+    firth : bool
+        Fit the logistic smoothers by Firth's penalised likelihood (finite under separation,
+        less small-sample bias; :func:`cxsim.calibrate.glm.fit_logit`).
     bootstrap : int
         Replicates of the respondent bootstrap (within segments); 0 gives delta-method
         intervals that hold the gap distribution fixed.
@@ -155,21 +126,21 @@ def fit_voc(
     Raises
     ------
     CalibrationError
-        Missing columns, NaNs, values out of range, segments too small or without events,
-        collinear gaps, separation.
+        Every data problem at once (``FILE:LINE: column: message (got VALUE)``); segments too
+        small or without events, collinear gaps, separation (each with the ways forward).
 
     Notes
     -----
-    ``churn_reduction`` is the population attributable fraction of the 12-month churn
-    probability; the simulator applies it to the monthly hazard, which is the same for small
-    churn. Grouping respondents into gap-pattern cells gives the respondent-level estimates
-    exactly; see the module docstring for the bootstrap scheme.
+    Grouping respondents into gap-pattern cells gives the respondent-level estimates exactly;
+    see the module docstring for the bootstrap scheme.
 
     References
     ----------
     .. [1] Greenland, S. & Drescher, K. (1993). Maximum likelihood estimation of the attributable
        fraction from logistic models. *Biometrics* 49(3), 865–872.
     .. [2] Efron, B. & Tibshirani, R. (1993). *An Introduction to the Bootstrap*. Chapman & Hall.
+    .. [3] Firth, D. (1993). Bias reduction of maximum likelihood estimates. *Biometrika* 80(1),
+       27–38.
 
     Examples
     --------
@@ -189,29 +160,58 @@ def fit_voc(
         raise CalibrationError("spend_before and spend_after must be given together")
     if share_of_wallet is not None and spend_before is None:
         raise CalibrationError("share_of_wallet needs spend_before and spend_after")
-    if not (isinstance(bootstrap, (int, np.integer)) and bootstrap >= 0):
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int | np.integer) or bootstrap < 0:
         raise CalibrationError(f"bootstrap must be an integer >= 0 (got {bootstrap!r})")
+    if min_rows is not None and (
+        isinstance(min_rows, bool) or not isinstance(min_rows, int | np.integer) or min_rows < 1
+    ):
+        raise CalibrationError(f"min_rows must be a whole number >= 1 (got {min_rows!r})")
+    if merge_small and min_rows is None:
+        raise CalibrationError("merge_small pools the segments under min_rows: give min_rows")
     check_level(level, CalibrationError)
     gap_cols = gap_columns(df, gaps)
     groups, cols = list(gap_cols), list(gap_cols.values())
+    if unowned is not None and unowned not in groups and unowned != UNOWNED:
+        raise CalibrationError(
+            f"unowned={unowned!r} names no gap group (groups: {', '.join(groups)})"
+        )
     roles = {"segment": [segment], "churn": [churned], "gap": cols}
     if score is not None:
         roles["score"] = [score]
-    if spend_before is not None:
+    if spend_before is not None and spend_after is not None:
         roles["spend"] = [spend_before, spend_after]
-    used = check_survey(df, roles)
+    frame = check_survey(df, roles)
 
-    segments = build_cells(df, segment, cols, churned, score, spend_before, spend_after)
-    w0 = wallet_baselines(share_of_wallet, [s.name for s in segments])
+    labels, members, dropped, notes = _units(frame[segment], skip, min_rows, merge_small)
+    kept = labels.notna().to_numpy()
+    frame = frame[kept].assign(**{segment: labels[kept]})
+    if frame.empty:
+        raise CalibrationError("no segment is left to fit (every one was skipped)")
+    segments = build_cells(frame, segment, cols, churned, score, spend_before, spend_after)
+    w0 = wallet_baselines(
+        share_of_wallet
+        if not isinstance(share_of_wallet, Mapping)
+        else _pooled_w0(share_of_wallet, members),
+        [s.name for s in segments],
+    )
     problems = [p for s in segments for p in check_segment(s, cols, score is not None)]
     if problems:
         raise CalibrationError("fit_voc cannot use the data:\n- " + "\n- ".join(problems))
 
+    outcomes = ["churn"] + (["promoter", "detractor"] if score is not None else [])
+    if spend_before is not None:
+        outcomes.append("spend")
     rngs = np.random.default_rng(seed).spawn(len(segments))
     parts = [
-        _fit_segment(s, groups, cols, score is not None, w0.get(s.name), bootstrap, rng)
+        fit_segment(s, groups, cols, outcomes, w0.get(s.name), bootstrap, rng, firth)
         for s, rng in zip(segments, rngs, strict=True)
     ]
+    if firth:
+        notes.append(
+            "logistic smoothers fitted by Firth's penalised likelihood (bias-reduced, finite "
+            "under separation)"
+        )
+    used = list(dict.fromkeys(c for cs in roles.values() for c in cs))
     return VocResult.from_parts(
         parts,
         groups=groups,
@@ -228,193 +228,98 @@ def fit_voc(
         seed=seed,
         level=level,
         data_sha256=frame_sha256(df[used]),
+        unowned=unowned if unowned in groups else None,
+        members=members,
+        member_share_of_wallet=_member_w0(share_of_wallet, members),
+        rows_dropped=dropped,
+        firth=firth,
+        fit_notes=notes,
     )
 
 
-# ----------------------------------------------------------------------------- one segment
-def _fit_segment(seg, groups, cols, use_score, w0, n_boot, rng) -> dict[str, Any]:
-    """Point estimates, model tables, diagnostics and bootstrap replicates of one segment."""
-    point = seg.pooled(seg.count[None, :])
-    fits, values = _estimate(seg, point, use_score, w0)
-    for outcome, fit in fits.items():
-        if not fit.ok[0] or (fit.separated is not None and fit.separated[0]):
-            if outcome == "spend":
-                raise CalibrationError(
-                    f"segment {seg.name!r}: the spend regression is singular; drop gap columns"
-                )
-            raise separation_error(seg, point, outcome, fit, cols)
-    notes = [
-        f"segment {seg.name!r}: nobody reports the {g!r} gap ({cols[j]!r} all 0); its pain "
-        "share is 0"
-        for j, g in enumerate(groups)
-        if j not in set(seg.active.tolist())
-    ]
-    if "spend" in fits:  # residual variance from the within-cell spread plus the cell means
-        fit = fits["spend"]
-        fitted = (seg.design @ fit.beta[0])[seg.cell_pattern]
-        rss = seg.count @ (seg.spend["cyy"] + (seg.spend["mean_y"] - fitted) ** 2)
-        fit.sigma2 = np.array([rss / max(seg.rows - seg.design.shape[1], 1)])
-    diag = _diagnostics(seg, fits, point, use_score)
-    replicates = None
-    if n_boot:
-        replicates = _bootstrap(seg, use_score, w0, n_boot, rng, diag, notes)
-    return {
-        "segment": seg,
-        "values": {k: v[0] for k, v in values.items()},
-        "se": _delta_se(fits, seg.design, point, w0),
-        "replicates": replicates,
-        "models": _model_table(seg, fits, point, groups),
-        "diagnostics": diag,
-        "notes": notes,
-    }
-
-
-def _model_table(seg: SegmentCells, fits: dict[str, GlmFit], point, groups) -> pd.DataFrame:
-    """Coefficients of every model of a segment with SE, z, p-value, ratio and exposure."""
-    rows = []
-    terms = ["intercept"] + [groups[g] for g in seg.active]
-    exposed = np.concatenate([[seg.rows], point["trials"][0] @ seg.design[:, 1:]]).round()
-    for outcome, fit in fits.items():
-        cov = np.linalg.inv(fit.hessian[0]) * (fit.sigma2[0] if fit.sigma2 is not None else 1)
-        sd = np.sqrt(np.diag(cov))
-        for t, b, s, n in zip(terms, fit.beta[0], sd, exposed, strict=True):
-            rows.append((seg.name, outcome, t, b, s, b / s, 2 * stats.norm.sf(abs(b / s)), n))
-    models = pd.DataFrame(
-        rows, columns=["segment", "outcome", "term", "coef", "se", "z", "p_value", "exposed"]
+def _units(
+    labels: pd.Series, skip: Sequence[Any], min_rows: int | None, merge_small: bool
+) -> tuple[pd.Series, dict[Any, list[Any]], int, list[str]]:
+    """Which segments are fitted, as what: the unit label per row (NaN when skipped), each
+    unit's member segments, the rows left out and what was done."""
+    if isinstance(skip, str):
+        skip = [skip]
+    counts = labels.value_counts(sort=False)
+    order = (
+        list(labels.cat.categories)
+        if isinstance(labels.dtype, pd.CategoricalDtype)
+        else sorted(counts.index, key=str)
     )
-    models.insert(7, "ratio", np.exp(models["coef"]))
-    models["exposed"] = models["exposed"].astype(np.int64)
-    return models
-
-
-def _diagnostics(seg: SegmentCells, fits: dict[str, GlmFit], point, use_score) -> dict[str, Any]:
-    """Size, event counts and the churn model's fit (AUC, McFadden pseudo-R², deviances)."""
-    trials, events = point["trials"][0], point["churn"][0]
-    eta = seg.design @ fits["churn"].beta[0]
-    ll = float(events @ log_expit(eta) + (trials - events) @ log_expit(-eta))
-    rate = events.sum() / trials.sum()
-    ll0 = float(events.sum() * math.log(rate) + (trials.sum() - events.sum()) * math.log(1 - rate))
-    return {
-        "segment": seg.name,
-        "rows_used": seg.rows,
-        "rows_dropped": 0,
-        "churn_events": int(events.sum()),
-        "churn_rate": float(rate),
-        "promoters": float(point["promoter"][0].sum() / seg.rows) if use_score else np.nan,
-        "detractors": float(point["detractor"][0].sum() / seg.rows) if use_score else np.nan,
-        "patterns": len(seg.design),
-        "cells": len(seg.count),
-        "churn_auc": _auc(eta, events, trials - events),
-        "churn_pseudo_r2": 1 - ll / ll0,
-        "churn_deviance": -2 * ll,
-        "churn_null_deviance": -2 * ll0,
-        "iterations": max(f.iterations for f in fits.values()),
-        "bootstrap_failed": 0,
-        "bootstrap_separated": 0,
-    }
-
-
-def _bootstrap(seg: SegmentCells, use_score, w0, n_boot, rng, diag, notes) -> dict[str, np.ndarray]:
-    """Replicates of every derived quantity (NaN where a replicate failed); counts failed and
-    separated replicates into ``diag`` and says so in ``notes``."""
-    count = rng.multinomial(seg.rows, seg.count / seg.rows, size=n_boot).astype(float)
-    z = rng.standard_normal((2, n_boot, len(seg.count))) if seg.spend is not None else None
-    boot_fits, replicates = _estimate(seg, seg.pooled(count, z), use_score, w0)
-    failed = ~np.logical_and.reduce([f.ok for f in boot_fits.values()])
-    separated = ~failed & np.logical_or.reduce(
-        [f.separated for f in boot_fits.values() if f.separated is not None]
-    )
-    if failed.mean() > MAX_FAILED_SHARE:
+    order = [s for s in order if counts.get(s, 0) > 0]
+    by_text = {str(s): s for s in order}
+    unknown = [s for s in skip if s not in counts.index and str(s) not in by_text]
+    if unknown:
         raise CalibrationError(
-            f"segment {seg.name!r}: {int(failed.sum())} of {n_boot} bootstrap replicates "
-            "could not be fitted; merge the segment with another or drop rare gap columns"
+            f"skip names segment(s) not in the survey: {unknown} (segments: "
+            f"{', '.join(map(str, order))})"
         )
-    if failed.any():
+    skipped = {by_text.get(str(s), s) for s in skip}
+    notes = []
+    if skipped:
+        rows = int(sum(counts[s] for s in skipped))
         notes.append(
-            f"segment {seg.name!r}: {int(failed.sum())} of {n_boot} bootstrap replicates "
-            "could not be fitted and were left out"
+            f"segment(s) {', '.join(map(str, sorted(skipped, key=str)))} skipped as asked "
+            f"({rows:,} rows left out): the calibration file sets nothing for them"
         )
-    if separated.any():
+    small = [s for s in order if s not in skipped and min_rows is not None and counts[s] < min_rows]
+    unit = {s: s for s in order if s not in skipped}
+    members = {s: [s] for s in unit}
+    if len(small) == 1 and merge_small:
         notes.append(
-            f"segment {seg.name!r}: in {int(separated.sum())} of {n_boot} bootstrap "
-            "replicates a rare gap perfectly predicted an outcome (separation) or duplicated "
-            "another gap; they are kept at the limit (or minimum-norm) fit, so the intervals "
-            "are wide: consider merging segments or dropping rare gap columns"
+            f"segment {small[0]} has fewer than {min_rows} rows ({counts[small[0]]:,}) and no "
+            "other small segment to pool with: it is fitted alone"
         )
-    diag["bootstrap_separated"] = int(separated.sum())
-    diag["bootstrap_failed"] = int(failed.sum())
-    return {
-        k: np.where(failed.reshape((-1,) + (1,) * (v.ndim - 1)), np.nan, v)
-        for k, v in replicates.items()
-    }
-
-
-# ----------------------------------------------------------------------------- estimates
-def _estimate(
-    segment: SegmentCells, stats_: dict[str, np.ndarray], use_score: bool, w0: float | None
-):
-    """All models and derived quantities for pooled statistics (B, K). Returns (fits, values)."""
-    x, trials = segment.design, stats_["trials"]
-    fits: dict[str, GlmFit] = {"churn": fit_logit(x, trials, stats_["churn"])}
-    if use_score:
-        fits["promoter"] = fit_logit(x, trials, stats_["promoter"])
-        fits["detractor"] = fit_logit(x, trials, stats_["detractor"])
-    if "sum_y" in stats_:
-        fits["spend"] = fit_ols(x, trials, stats_["sum_y"])
-    values = _derived(fits, x, stats_, w0)
-    return fits, values
-
-
-def _derived(fits: dict[str, GlmFit], x, stats_, w0) -> dict[str, np.ndarray]:
-    """Counterfactual quantities from fitted coefficients (docs/model.md §7) for the models."""
-    trials = stats_["trials"]
-    values: dict[str, np.ndarray] = {}
-    if "churn" in fits:
-        obs, none, without = counterfactual(fits["churn"].beta, x, trials)
-        values["churn_reduction"] = 1 - none / obs
-        removal = obs[:, None] - without  # (B, Ga)
-        total = removal.sum(axis=1, keepdims=True)
-        values["pain_share"] = np.divide(
-            removal, total, out=np.zeros_like(removal), where=np.abs(total) > 1e-15
+    elif small and merge_small:
+        pooled = "+".join(map(str, small))
+        total = int(sum(counts[s] for s in small))
+        for s in small:
+            unit[s] = pooled
+            members.pop(s)
+        members[pooled] = list(small)
+        notes.append(
+            f"segment(s) {', '.join(map(str, small))} have fewer than {min_rows} rows and were "
+            f"pooled into one fit {pooled!r} ({total:,} rows); each gets its estimates"
         )
-    if "promoter" in fits:
-        obs, none, _ = counterfactual(fits["promoter"].beta, x, trials)
-        values["promoter_gain"] = none - obs
-    if "detractor" in fits:
-        obs, none, _ = counterfactual(fits["detractor"].beta, x, trials)
-        values["detractor_reduction"] = 1 - none / obs
-    if "spend" in fits:
-        obs, none, _ = counterfactual(fits["spend"].beta, x, stats_["sum_b"], link="log")
-        values["wallet_lift"] = none / obs - 1
-        if w0 is not None:
-            values["wallet_gain"] = values["wallet_lift"] * w0
-    return values
+        if total < max(min_rows or 0, MIN_ROWS):
+            notes.append(f"the pooled fit {pooled!r} still has fewer than {min_rows} rows")
+    elif small:
+        rows = int(sum(counts[s] for s in small))
+        for s in small:
+            unit.pop(s)
+            members.pop(s)
+        notes.append(
+            f"segment(s) {', '.join(map(str, small))} have fewer than {min_rows} rows and were "
+            f"skipped ({rows:,} rows left out): the calibration file sets nothing for them"
+        )
+    ordered = list(dict.fromkeys(unit[s] for s in order if s in unit))
+    mapped = labels.map(unit).astype(object)
+    mapped = pd.Series(pd.Categorical(mapped, categories=ordered), index=labels.index)
+    dropped = int(len(labels) - mapped.notna().sum())
+    members = {u: members[u] for u in ordered}
+    return mapped, members, dropped, notes
 
 
-def _delta_se(fits: dict[str, GlmFit], x, stats_, w0) -> dict[str, np.ndarray]:
-    """Delta-method standard errors of the derived quantities (gap distribution held fixed),
-    with central finite differences of the counterfactuals in the coefficients."""
-    out: dict[str, np.ndarray] = {}
-    for model, fit in fits.items():
-        beta = fit.beta[0]
-        p = len(beta)
-        cov = np.linalg.pinv(fit.hessian[0]) * (fit.sigma2[0] if fit.sigma2 is not None else 1)
-        h = 1e-6 * np.maximum(1.0, np.abs(beta))
-        batch = np.repeat(beta[None], 2 * p, axis=0)
-        batch[np.arange(p), np.arange(p)] += h
-        batch[p + np.arange(p), np.arange(p)] -= h
-        big = {k: np.repeat(v[:1], 2 * p, axis=0) for k, v in stats_.items()}
-        vals = _derived({model: GlmFit(batch, fit.hessian, fit.ok)}, x, big, w0)
-        for key, v in vals.items():
-            v = v.reshape(2 * p, -1)
-            grad = (v[:p] - v[p:]) / (2 * h[:, None])  # (p, q)
-            out[key] = np.sqrt(np.maximum(np.einsum("iq,ij,jq->q", grad, cov, grad), 0.0))
+def _member_w0(share_of_wallet, members: dict[Any, list[Any]]) -> dict[Any, float] | None:
+    """The baseline share of wallet of every segment fitted (alone or pooled)."""
+    if share_of_wallet is None:
+        return None
+    names = [n for m in members.values() for n in m]
+    if isinstance(share_of_wallet, Mapping):
+        return {n: float(share_of_wallet[n]) for n in names}
+    return {n: float(share_of_wallet) for n in names}
+
+
+def _pooled_w0(share_of_wallet: Mapping[Any, float], members: dict[Any, list[Any]]):
+    """Baselines per fitted unit: a pooled unit takes its members' mean (all must be given)."""
+    out = {}
+    for unit, names in members.items():
+        lost = [n for n in names if n not in share_of_wallet]
+        if lost:
+            raise CalibrationError(f"share_of_wallet has no baseline for segment(s) {lost}")
+        out[unit] = float(np.mean([share_of_wallet[n] for n in names]))
     return out
-
-
-def _auc(score: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float:
-    """Area under the ROC curve from grouped data (ties count one half)."""
-    _, inv = np.unique(np.round(score, 12), return_inverse=True)
-    p, n = np.bincount(inv, pos), np.bincount(inv, neg)
-    below = np.cumsum(n) - n
-    return float((p * (below + n / 2)).sum() / (p.sum() * n.sum()))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,14 @@ import pandas as pd
 from cxsim.calibrate.glm import GlmFit
 from cxsim.errors import CalibrationError
 
-__all__ = ["MIN_ROWS", "SegmentCells", "build_cells", "check_segment", "separation_error"]
+__all__ = [
+    "MIN_ROWS",
+    "SegmentCells",
+    "build_cells",
+    "check_segment",
+    "separation_error",
+    "skip_hint",
+]
 
 #: Fewest respondents a segment needs.
 MIN_ROWS = 50
@@ -62,6 +70,31 @@ class SegmentCells:
     klass: np.ndarray
     count: np.ndarray
     spend: dict[str, np.ndarray] | None = None
+
+    @cached_property
+    def none_index(self) -> int:
+        """Index of the no-gap pattern among the patterns present, or -1."""
+        return self._index_of(np.zeros((1, self.design.shape[1] - 1)))[0]
+
+    @cached_property
+    def without_bits(self) -> np.ndarray:
+        """(K, Ga, Ga): each pattern with only gap g closed (row g)."""
+        bits = self.design[:, 1:]
+        g = bits.shape[1]
+        return bits[:, None, :] * (1.0 - np.eye(g))[None, :, :]
+
+    @cached_property
+    def without(self) -> np.ndarray:
+        """(K, Ga): index of each pattern with only gap g closed, -1 when nobody has it."""
+        k, g = self.without_bits.shape[:2]
+        return self._index_of(self.without_bits.reshape(k * g, g)).reshape(k, g)
+
+    def _index_of(self, bits: np.ndarray) -> np.ndarray:
+        weights = 1 << np.arange(self.design.shape[1] - 1)
+        present = self.design[:, 1:].astype(np.int64) @ weights
+        lookup = {int(c): i for i, c in enumerate(present)}
+        codes = bits.astype(np.int64) @ weights
+        return np.array([lookup.get(int(c), -1) for c in codes], dtype=np.int64)
 
     def pooled(self, count: np.ndarray, z: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Pattern-level sufficient statistics, (B, K) each, for cell counts ``count`` (B, J).
@@ -130,25 +163,34 @@ def build_cells(
     return _segments(codes, names, pattern, len(gap_cols), churn, klass, y, sb)
 
 
+def skip_hint(name: Any) -> str:
+    """How to leave a segment out or pool it, in Python and on the command line."""
+    return (
+        f"skip it (skip=[{name!r}], --skip-segment {name}) or pool small segments "
+        "(min_rows=N with merge_small=True, --min-rows N --merge-small)"
+    )
+
+
 def check_segment(seg: SegmentCells, cols: list[str], use_score: bool) -> list[str]:
     """Problems that make a segment unfittable (before fitting); ``cols`` are the gap columns."""
     name, out = seg.name, []
     if seg.rows < MIN_ROWS:
         out.append(
-            f"segment {name!r} has {seg.rows} rows (need at least {MIN_ROWS}): merge it with "
-            "another segment"
+            f"segment {name!r} has {seg.rows} rows (need at least {MIN_ROWS}): {skip_hint(name)}"
         )
         return out
     n_churn = float(seg.count @ seg.churn)
     if n_churn == 0 or n_churn == seg.rows:
         kind = "no churn events" if n_churn == 0 else "no non-events (everyone churned)"
-        out.append(f"segment {name!r} has {kind}: the churn model cannot be fitted; merge segments")
+        out.append(
+            f"segment {name!r} has {kind}: the churn model cannot be fitted; {skip_hint(name)}"
+        )
     if use_score:
         for k, label in ((1, "promoters (score 9-10)"), (2, "detractors (score 0-6)")):
             m = float(seg.count @ (seg.klass == k))
             if m == 0 or m == seg.rows:
                 what = "no" if m == 0 else "only"
-                out.append(f"segment {name!r} has {what} {label}; merge segments")
+                out.append(f"segment {name!r} has {what} {label}; {skip_hint(name)}")
     bits = seg.design[:, 1:]
     exposed = seg.count @ bits[seg.cell_pattern]
     for j, g in enumerate(seg.active):
@@ -187,8 +229,9 @@ def separation_error(
     label = {"churn": "churn", "promoter": "promoter (score >= 9)", "detractor": "detractor"}
     return CalibrationError(
         f"segment {seg.name!r}: the {label[outcome]} model did not converge (separation: some "
-        f"gap perfectly predicts the outcome, suspect {suspects}); merge segment {seg.name!r} "
-        f"with another segment or drop gap column(s) {suspects}"
+        f"gap perfectly predicts the outcome, suspect {suspects}); fit with Firth's penalised "
+        f"likelihood (firth=True, --firth), {skip_hint(seg.name)}, or drop gap column(s) "
+        f"{suspects}"
     )
 
 

@@ -1,19 +1,24 @@
-"""Checks of the survey frame :func:`~cxsim.calibrate.voc.fit_voc` reads, before any fitting.
+"""Checks of the survey :func:`~cxsim.calibrate.voc.fit_voc` reads, before any fitting.
 
-Every problem of the columns used (missing columns, NaN, values out of range) is collected and
-raised at once, naming the columns and the first rows at fault, so one round of data cleaning
-fixes them all. Problems of a segment as a whole (too few rows, no events, collinear gaps) are
-checked on its cells (:func:`cxsim.calibrate.voc_cells.check_segment`).
+Every problem of the columns used — a missing column, an empty cell, text in a 0/1 column, a
+score outside 0–10, a spend that is not positive — is collected and raised at once, located the
+way scenario problems are: ``FILE:LINE: column: message (got VALUE)`` for a survey read by
+:func:`~cxsim.calibrate.data.read_table` (the header is line 1), ``row LABEL: column: ...`` for a
+DataFrame built in Python (:mod:`cxsim.calibrate.data`). So one round of data cleaning fixes
+them all. Problems of a segment as a whole (too few rows, no events, collinear gaps) are checked
+on its cells (:func:`cxsim.calibrate.voc_cells.check_segment`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from cxsim.calibrate.data import DataProblem, DataProblems, numeric_column, source_of, where
 from cxsim.errors import CalibrationError
 
 __all__ = ["GAP_PREFIX", "check_survey", "gap_columns", "wallet_baselines"]
@@ -23,19 +28,31 @@ GAP_PREFIX = "gap_"
 #: At most this many gap groups: a cell's code packs 2^G gap patterns (times segments, churn
 #: and score class) into one 64-bit integer.
 _MAX_GROUPS = 40
+#: Located problems listed per column; the rest of a column's are counted.
+_PER_COLUMN = 10
+#: What each role's values must be, for numeric_column: (low, high, whole, allowed).
+_RULES: dict[str, tuple[float | None, float | None, bool, str]] = {
+    "churn": (0, 1, True, "0 or 1"),
+    "gap": (0, 1, True, "0 or 1"),
+    "score": (0, 10, True, "whole numbers 0-10"),
+    "spend": (None, None, False, "a positive amount"),
+}
 
 
 def gap_columns(df: pd.DataFrame, gaps: Sequence[str] | Mapping[str, str] | None) -> dict[str, str]:
     """The gap groups and their columns, ``{group: column}``.
 
-    ``gaps`` is a list of columns (group = column name without a leading ``gap_``), a mapping
-    ``{group: column}``, or None for every column starting with ``gap_``.
+    ``gaps`` is a list of columns named ``gap_<group>``, a mapping ``{group: column}`` (any
+    column names), or None for every column starting with ``gap_``. A listed column that does
+    not start with ``gap_`` has no group name: it is an error that says how to map it, never a
+    work group named after the column.
     """
     if gaps is None:
         cols = [c for c in df.columns if isinstance(c, str) and c.startswith(GAP_PREFIX)]
         if not cols:
             raise CalibrationError(
-                f"no gap columns: pass gaps=[...] or name them '{GAP_PREFIX}<group>'"
+                f"{source_of(df)}: no gap columns: name them '{GAP_PREFIX}<group>' or map them "
+                "to work groups with gaps={'<group>': '<column>'} (--gap GROUP=COLUMN)"
             )
         gaps = cols
     if isinstance(gaps, str):
@@ -43,10 +60,23 @@ def gap_columns(df: pd.DataFrame, gaps: Sequence[str] | Mapping[str, str] | None
     if isinstance(gaps, Mapping):
         out = {str(g): c for g, c in gaps.items()}
     else:
-        out = {}
+        out, unnamed = {}, []
         for c in gaps:
-            group = c[len(GAP_PREFIX) :] if str(c).startswith(GAP_PREFIX) else str(c)
-            out[group] = c
+            if str(c).startswith(GAP_PREFIX) and len(str(c)) > len(GAP_PREFIX):
+                out[str(c)[len(GAP_PREFIX) :]] = c
+            else:
+                unnamed.append(c)
+        if unnamed:
+            raise CalibrationError(
+                "gap column(s) "
+                + ", ".join(repr(c) for c in unnamed)
+                + f" do not start with '{GAP_PREFIX}', so they name no work group: map each to "
+                "its work group, e.g. gaps={"
+                + ", ".join(f"{_suggest(c)!r}: {c!r}" for c in unnamed)
+                + "} (on the command line: "
+                + " ".join(f"--gap {_suggest(c)}={_quote(c)}" for c in unnamed)
+                + ")"
+            )
     if not out:
         raise CalibrationError("gaps is empty: name at least one gap column")
     if len(set(out.values())) < len(out) or len(out) < len(list(gaps)):
@@ -56,30 +86,72 @@ def gap_columns(df: pd.DataFrame, gaps: Sequence[str] | Mapping[str, str] | None
     return out
 
 
-def check_survey(df: pd.DataFrame, roles: dict[str, list[str]]) -> list[str]:
-    """Check the columns of every role; return the columns used, in order, without repeats.
+def check_survey(df: pd.DataFrame, roles: dict[str, list[str]]) -> pd.DataFrame:
+    """Check the columns of every role and return them clean: numbers where numbers belong.
 
     Parameters
     ----------
     df : DataFrame
-        The survey.
+        The survey (from :func:`~cxsim.calibrate.data.read_table`, or built in Python).
     roles : dict
         Columns by role: ``segment``, ``churn``, ``gap`` and optionally ``score`` and
         ``spend`` (before, after).
 
+    Returns
+    -------
+    DataFrame
+        The used columns (in order, without repeats), numeric roles as floats.
+
     Raises
     ------
     CalibrationError
-        Missing columns; else every NaN and out-of-range problem at once.
+        Every problem at once: missing columns, then every bad cell, each located.
     """
     used = list(dict.fromkeys(c for cs in roles.values() for c in cs))
-    missing = [c for c in used if c not in df.columns]
-    if missing:
-        raise CalibrationError(
-            f"missing column(s) {missing}; the frame has {list(df.columns)[:20]}"
-        )
-    _check_values(df, roles)
-    return used
+    problems = DataProblems()
+    source = source_of(df)
+    for column in used:
+        if column not in df.columns:
+            problems.add(
+                DataProblem(
+                    source,
+                    str(column),
+                    "no such column",
+                    has_got=False,
+                    hint=f"the survey has {', '.join(map(str, list(df.columns)[:20]))}",
+                )
+            )
+    problems.raise_if_any()
+    clean: dict[Any, Any] = {}
+    for column in roles["segment"]:
+        empty = df[column].isna().to_numpy()
+        _located(df, column, np.flatnonzero(empty), problems, "empty cell", "a segment name")
+        clean[column] = df[column]
+    for role, (low, high, whole, allowed) in _RULES.items():
+        for column in roles.get(role, []):
+            if column in clean:
+                continue
+            column_problems = DataProblems()
+            values = numeric_column(
+                df, column, column_problems, low=low, high=high, whole=whole, allowed=allowed
+            )
+            if role == "spend":  # numeric_column has no open bound: spend must exceed 0
+                for position in np.flatnonzero(np.isfinite(values) & (values <= 0)):
+                    column_problems.add(
+                        DataProblem(
+                            where(df, int(position)),
+                            str(column),
+                            "not positive",
+                            df[column].iloc[position],
+                            hint=f"allowed {allowed}",
+                        )
+                    )
+            _keep_some(column_problems, problems, str(column), source)
+            clean[column] = values
+    problems.raise_if_any()
+    out = pd.DataFrame({c: clean[c] for c in used}, index=df.index)
+    out.attrs.update(df.attrs)
+    return out
 
 
 def wallet_baselines(share_of_wallet, names: Sequence[Any]) -> dict[Any, float]:
@@ -99,64 +171,39 @@ def wallet_baselines(share_of_wallet, names: Sequence[Any]) -> dict[Any, float]:
     return out
 
 
-_NOT_BINARY = (
-    "column {col!r} must be 0/1: {n} row(s) hold other values {values} (first rows: {rows})"
-)
-#: What the values of each role must be: the rows that break the rule, and how to say so.
-_RULES: dict[str, tuple[Callable[[np.ndarray], np.ndarray], str]] = {
-    "churn": (lambda v: (v != 0) & (v != 1), "churn " + _NOT_BINARY),
-    "gap": (lambda v: (v != 0) & (v != 1), "gap " + _NOT_BINARY),
-    "score": (
-        lambda v: (v != np.round(v)) | (v < 0) | (v > 10) | ~np.isfinite(v),
-        "score column {col!r} must hold integers 0-10: {n} row(s) are non-integer or outside "
-        "0-10, e.g. {values} (first rows: {rows})",
-    ),
-    "spend": (
-        lambda v: ~(v > 0) | ~np.isfinite(v),
-        "spend column {col!r} must be positive and finite: {n} row(s) are zero, negative or "
-        "infinite (first rows: {rows})",
-    ),
-}
-
-
-def _labels(index: pd.Index, mask: np.ndarray, k: int = 5) -> str:
-    first = index[mask][:k].tolist()
-    more = ", ..." if mask.sum() > k else ""
-    return ", ".join(repr(v) for v in first) + more
-
-
-def _check_values(df: pd.DataFrame, roles: dict[str, list[str]]) -> None:
-    """Collect every NaN / range problem of the used columns and raise them at once."""
-    problems: list[str] = []
-    index = df.index
-    for col in dict.fromkeys(c for cols in roles.values() for c in cols):
-        nan = df[col].isna().to_numpy()
-        if nan.any():
-            problems.append(
-                f"column {col!r} has {int(nan.sum())} NaN value(s) (first rows: "
-                f"{_labels(index, nan)})"
+def _located(df, column, positions, problems: DataProblems, message: str, allowed: str) -> None:
+    found = DataProblems()
+    for position in positions:
+        found.add(
+            DataProblem(
+                where(df, int(position)),
+                str(column),
+                message,
+                df[column].iloc[position],
+                hint=f"allowed {allowed}",
             )
-    if problems:
-        raise CalibrationError("fit_voc cannot use the data:\n- " + "\n- ".join(problems))
+        )
+    _keep_some(found, problems, str(column), source_of(df))
 
-    def numeric(col: str) -> np.ndarray | None:
-        s = df[col]
-        if s.dtype == bool:
-            return s.to_numpy(dtype=float)
-        if not pd.api.types.is_numeric_dtype(s.dtype):
-            problems.append(f"column {col!r} is not numeric (dtype {s.dtype})")
-            return None
-        return s.to_numpy(dtype=float)
 
-    for role, (broken, message) in _RULES.items():
-        for col in roles.get(role, []):
-            v = numeric(col)
-            if v is None:
-                continue
-            bad = broken(v)
-            if bad.any():
-                values = np.unique(v[bad])[:5].tolist()
-                rows = _labels(index, bad)
-                problems.append(message.format(col=col, n=int(bad.sum()), values=values, rows=rows))
-    if problems:
-        raise CalibrationError("fit_voc cannot use the data:\n- " + "\n- ".join(problems))
+def _keep_some(found: DataProblems, problems: DataProblems, column: str, source: str) -> None:
+    """Add a column's first problems and count the rest, so one bad column cannot hide others."""
+    for problem in found.items[:_PER_COLUMN]:
+        problems.add(problem)
+    extra = len(found.items) - _PER_COLUMN
+    if extra > 0:
+        problems.add(
+            DataProblem(source, column, f"... and {extra:,} more row(s) like these", has_got=False)
+        )
+
+
+def _suggest(column: Any) -> str:
+    """A work-group name for a column: lower case, words joined by underscores."""
+    words = re.findall(r"[A-Za-z0-9]+", str(column).lower())
+    words = [w for w in words if w not in ("gap", "gaps", "pain")] or words or ["group"]
+    return "_".join(words)
+
+
+def _quote(column: Any) -> str:
+    text = str(column)
+    return f"'{text}'" if re.search(r"[^A-Za-z0-9_.-]", text) else text

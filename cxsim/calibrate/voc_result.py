@@ -1,41 +1,35 @@
 """The result of :func:`cxsim.calibrate.voc.fit_voc`: estimates, intervals, calibration file.
 
 ``VocResult`` holds per-segment estimates of churn reduction, pain shares, promoter gain,
-detractor reduction and wallet gain with their intervals, the fitted models' coefficients
-and diagnostics; it prints as text and HTML (a :class:`~cxsim.outputs.fitted.Report`), plots
-the pain shares and writes the scenario fragment a scenario includes (docs/model.md §7).
+detractor reduction and wallet gain with their intervals, the main-effects models'
+coefficients, their goodness of fit and diagnostics; it prints as text and HTML (a
+:class:`~cxsim.outputs.fitted.Report`), plots the pain shares and writes the scenario fragment
+a scenario includes, with the table of its bootstrap replicates
+(:mod:`cxsim.calibrate.voc_files`, docs/model.md §7).
+
+What the notes say about values moved into range, unowned pain and poorly identified pain
+shares is :mod:`cxsim.calibrate.voc_notes`.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cxsim.calibrate.files import provenance, write_calibration
 from cxsim.calibrate.reporting import FixedTable
 from cxsim.calibrate.voc_cells import SegmentCells
+from cxsim.calibrate.voc_files import project_shares, samples_frame, write_voc, yaml_shares
+from cxsim.calibrate.voc_notes import POOR_SD, RANGES, UNOWNED, range_notes, share_notes
 from cxsim.errors import CalibrationError
 from cxsim.outputs.fitted import FitResult, Report, Table, check_level
 
-__all__ = ["VocResult", "yaml_shares"]
+__all__ = ["POOR_SD", "UNOWNED", "VocResult", "yaml_shares"]
 
-_METHOD = (
-    "fit_voc: per-segment logistic regressions (churn, promoter >= 9, detractor <= 6) and "
-    "least squares of log(spend_after/spend_before) on 0/1 gap indicators, fitted on "
-    "gap-pattern cells; counterfactual 'gaps set to 0' effects (population attributable "
-    "fraction, docs/model.md §7)"
-)
-#: Valid ranges written as truncation bounds. The scenario schema takes every response as a
-#: share in [0, 1], so a promoter gain is truncated at 0 too (a negative estimate is noted).
-_RANGES = {
-    "churn_reduction": (0.0, 1.0),
-    "promoter_gain": (0.0, 1.0),
-    "detractor_reduction": (0.0, 1.0),
-}
 _SCALARS = ("churn_reduction", "promoter_gain", "detractor_reduction", "wallet_lift", "wallet_gain")
 _KEYS = ["segment", "parameter"]
 
@@ -51,25 +45,34 @@ class VocResult(FitResult):
     estimates_ : pandas.DataFrame
         ``segment, parameter, estimate, se, lower, upper``: ``churn_reduction``,
         ``promoter_gain``, ``detractor_reduction``, ``wallet_lift`` (relative), ``wallet_gain``
-        (when ``share_of_wallet`` was given) and ``pain_share.<group>``; ``se`` is the bootstrap
-        SD (or the delta-method SE when ``bootstrap=0``), the interval the percentile
-        (or normal) interval at ``level``.
+        (when ``share_of_wallet`` was given) and ``pain_share.<group>`` (the unowned group
+        included); ``se`` is the bootstrap SD (or the delta-method SE when ``bootstrap=0``),
+        the interval the percentile (or normal) interval at ``level``. A pooled fit's segment is
+        its members' names joined by ``+``.
     params_, se_ : pandas.Series
         Estimates and standard errors indexed by ``(segment, parameter)``.
     pain_share_ : pandas.DataFrame
-        Segment × group point estimates; rows sum to 1.
+        Segment × group point estimates; rows sum to 1 (the unowned group included).
     models_ : pandas.DataFrame
-        Coefficients of every per-segment model (``outcome`` churn, promoter, detractor, spend)
-        with SE, z, p-value and ``ratio`` (odds ratio; spend multiplier for spend).
+        Coefficients of every per-segment main-effects model (``outcome`` churn, promoter,
+        detractor, spend) with SE, z, p-value and ``ratio`` (odds ratio; spend multiplier).
+    gof_ : pandas.DataFrame
+        Goodness of fit of the main-effects logistic models against the rates of the cells with
+        at least 30 respondents: ``segment, outcome, statistic, df, p_value, rich_cells``.
     diagnostics_ : pandas.DataFrame
         Per segment: rows used and dropped, churn events and rate, promoter and detractor
-        shares, pattern and cell counts, AUC, McFadden pseudo-R² and deviances of the churn
-        model, Newton iterations, failed bootstrap replicates.
+        shares, pattern and cell counts, rich patterns and their share of rows, respondents with
+        no gap, AUC, McFadden pseudo-R² and deviances of the churn model, Newton iterations,
+        failed and separated bootstrap replicates.
     bootstrap_ : pandas.DataFrame or None
-        The replicates (B rows; columns ``(segment, parameter)``).
-    groups, gap_columns, columns, share_of_wallet, bootstrap, seed, level, data_sha256
-        The fit's settings: gap groups and their columns, the survey's columns, baseline
-        shares of wallet, replicates, seed, confidence level and the hash of the data used.
+        The replicates (B rows; columns ``(segment, parameter)``; NaN where one failed).
+    groups, work_groups, unowned, members
+        Gap groups; those written as work groups; the unowned group (or None); the segments
+        each fit stands for (``{fit: [segment, ...]}``).
+    gap_columns, columns, share_of_wallet, bootstrap, seed, level, firth, data_sha256
+        The fit's settings and the hash of the data used.
+    rows_dropped : int
+        Rows of skipped segments.
     notes : list of str
         Everything the fit wants the reader to know.
     """
@@ -92,33 +95,56 @@ class VocResult(FitResult):
         level: float,
         data_sha256: str,
         notes: list[str] | None = None,
+        *,
+        gof_: pd.DataFrame | None = None,
+        unowned: str | None = None,
+        members: dict[Any, list[Any]] | None = None,
+        member_share_of_wallet: dict[Any, float] | None = None,
+        rows_dropped: int = 0,
+        firth: bool = False,
     ):
         # NOTE: the table is stored, not derived from params_ and se_ as the base class does:
         # its intervals come from the replicates (or the delta method) at fit time.
         self._estimates = estimates_
         self.pain_share_ = pain_share_
         self.models_ = models_
+        self.gof_ = gof_ if gof_ is not None else pd.DataFrame()
         self.diagnostics_ = diagnostics_
         self.bootstrap_ = bootstrap_
         self.groups = groups
+        self.unowned = unowned
+        self.work_groups = [g for g in groups if g != unowned]
+        self.members = members or {s: [s] for s in pain_share_.index}
+        self.member_share_of_wallet = member_share_of_wallet or (
+            dict(share_of_wallet) if share_of_wallet else None
+        )
         self.gap_columns = gap_columns
         self.columns = columns
         self.share_of_wallet = share_of_wallet
         self.bootstrap = bootstrap
         self.seed = seed
         self.level = level
+        self.firth = firth
         self.data_sha256 = data_sha256
+        self.rows_dropped = rows_dropped
         self.notes = [] if notes is None else notes
 
     @classmethod
-    def from_parts(cls, parts: list[dict[str, Any]], *, groups: list[str], **kwargs) -> VocResult:
+    def from_parts(
+        cls,
+        parts: list[dict[str, Any]],
+        *,
+        groups: list[str],
+        fit_notes: list[str] | None = None,
+        **kwargs,
+    ) -> VocResult:
         """Gather the per-segment fits of :func:`fit_voc` into one result.
 
         ``parts`` holds, per segment, its cells, point values, delta-method SEs, bootstrap
-        replicates (or None), model table, diagnostics and notes; ``kwargs`` are the settings
-        the result keeps (``level`` among them).
+        replicates (or None), model table, goodness of fit, diagnostics and notes; ``kwargs``
+        are the settings the result keeps (``level`` among them).
         """
-        rows, reps, pain, notes = [], {}, {}, []
+        rows, reps, pain, notes = [], {}, {}, list(fit_notes or [])
         for part in parts:
             seg: SegmentCells = part["segment"]
             values, se, boot = part["values"], part["se"], part["replicates"]
@@ -130,16 +156,14 @@ class VocResult(FitResult):
                     j = groups.index(key.split(".", 1)[1])
                     est = share[j]
                     a = np.flatnonzero(seg.active == j)
-                    delta = float(se["pain_share"][a[0]]) if a.size else 0.0
+                    delta = float(se["pain_share"][a[0]]) if a.size and se else 0.0
                     draws = None
                     if boot is not None:  # a group nobody reports has a share of exactly 0
-                        draws = (
-                            boot["pain_share"][:, a[0]]
-                            if a.size
-                            else np.zeros(len(boot[_SCALARS[0]]))
-                        )
+                        n = len(boot["churn_reduction"])
+                        draws = boot["pain_share"][:, a[0]] if a.size else np.zeros(n)
                 else:
-                    est, delta = float(values[key]), float(se[key][0])
+                    est = float(values[key])
+                    delta = float(se[key][0]) if se else np.nan
                     draws = None if boot is None else boot[key]
                 if draws is None:
                     sd = delta
@@ -162,19 +186,8 @@ class VocResult(FitResult):
                 "wallet_gain omitted: pass share_of_wallet (the baseline w0) to turn the relative "
                 "wallet_lift into share-of-wallet points"
             )
-        for segment, key, est, _ in rows:
-            lo, hi = {**_RANGES, "wallet_gain": (0.0, 1.0)}.get(key, (-np.inf, np.inf))
-            if not lo <= est <= hi:
-                notes.append(
-                    f"segment {segment!r}: {key} = {est:.4g} lies outside its valid range "
-                    f"[{lo:g}, {hi:g}]; the calibration file truncates its distribution there"
-                )
-            if key.startswith("pain_share.") and est < 0:
-                notes.append(
-                    f"segment {segment!r}: {key} = {est:.4g} < 0 (removing the gap would raise "
-                    "churn); the calibration file sets it to 0 and rescales the others"
-                )
-        return cls(
+        gof = [row for p in parts for row in p["gof"]]
+        result = cls(
             estimates_=estimates,
             pain_share_=pain_share,
             models_=pd.concat([p["models"] for p in parts], ignore_index=True),
@@ -182,9 +195,15 @@ class VocResult(FitResult):
             bootstrap_=boot_frame,
             groups=groups,
             notes=notes,
+            gof_=pd.DataFrame(
+                gof, columns=["segment", "outcome", "statistic", "df", "p_value", "rich_cells"]
+            ),
             **kwargs,
         )
+        result.notes += range_notes(result) + share_notes(result)
+        return result
 
+    # ------------------------------------------------------------------------- tables
     @property
     def estimates_(self) -> pd.DataFrame:
         """``segment, parameter, estimate, se, lower, upper`` at ``level``, as fitted."""
@@ -220,38 +239,105 @@ class VocResult(FitResult):
             return self._estimates.set_index(_KEYS)[["lower", "upper"]].copy()
         return _intervals(self._estimates, self.bootstrap_, check_level(level, self.error))
 
+    # ------------------------------------------------------------------------- what is written
+    def response_range(self, segment: Any, key: str) -> tuple[float, float]:
+        """The range a scenario allows ``key`` in ``segment``: [0, 1], wallet gain [0, 1 − w0]."""
+        if key == "wallet_gain":
+            return 0.0, 1.0 - (self.member_share_of_wallet or {}).get(segment, 0.0)
+        return RANGES.get(key, (0.0, 1.0))
+
+    def member_value(self, unit: Any, segment: Any, key: str) -> float | None:
+        """The point estimate of response ``key`` for one segment of a (possibly pooled) fit."""
+        est = self.params_
+        if key == "wallet_gain" and len(self.members[unit]) > 1:
+            if (unit, "wallet_lift") not in est.index or not self.member_share_of_wallet:
+                return None
+            return float(est[(unit, "wallet_lift")]) * self.member_share_of_wallet[segment]
+        return float(est[(unit, key)]) if (unit, key) in est.index else None
+
+    def member_se(self, unit: Any, segment: Any, key: str) -> float:
+        if key == "wallet_gain" and len(self.members[unit]) > 1:
+            w0 = (self.member_share_of_wallet or {}).get(segment, np.nan)
+            return float(self.se_[(unit, "wallet_lift")]) * w0
+        return float(self.se_[(unit, key)])
+
+    def member_draws(self, unit: Any, segment: Any, key: str) -> np.ndarray | None:
+        """Replicates of response ``key`` for one segment (None without replicates)."""
+        if self.bootstrap_ is None or self.member_value(unit, segment, key) is None:
+            return None
+        if key == "wallet_gain" and len(self.members[unit]) > 1:
+            w0 = (self.member_share_of_wallet or {})[segment]
+            return self.bootstrap_[(unit, "wallet_lift")].to_numpy() * w0
+        return self.bootstrap_[(unit, key)].to_numpy()
+
+    def _share_columns(self) -> tuple[list[str], int | None]:
+        unowned = self.groups.index(self.unowned) if self.unowned in self.groups else None
+        return [f"pain_share.{g}" for g in self.groups], unowned
+
+    def written_shares(self, unit: Any) -> dict[str, float]:
+        """The point pain shares the calibration file writes for ``unit``'s work groups."""
+        share = project_shares(self.pain_share_.loc[unit].to_numpy())
+        if self.unowned is None:
+            values = yaml_shares(share)
+        else:  # round the owned shares down so they never sum above 1
+            values = [float(np.floor(v * 1e6 + 1e-6) / 1e6) for v in share]
+        return {g: v for g, v in zip(self.groups, values, strict=True) if g != self.unowned}
+
+    def written_share_draws(self, unit: Any) -> np.ndarray:
+        """Replicates of the written pain shares: (B, work groups), projected onto the simplex."""
+        assert self.bootstrap_ is not None
+        keys, _ = self._share_columns()
+        draws = project_shares(self.bootstrap_[[(unit, k) for k in keys]].to_numpy())
+        return draws[:, [j for j, g in enumerate(self.groups) if g != self.unowned]]
+
+    def samples_table(self) -> pd.DataFrame | None:
+        """The joint-draws table ``to_yaml`` writes beside the file (None without bootstrap)."""
+        return samples_frame(self)
+
+    # ------------------------------------------------------------------------- output
     def _interval_label(self) -> str:
         if self.bootstrap:
             return f"{self.level:.0%} bootstrap percentile intervals (B={self.bootstrap})"
         return f"{self.level:.0%} delta-method normal intervals (gap mix held fixed)"
 
     def summary(self) -> Report:
-        """Estimates, pain shares, churn models, diagnostics and notes; prints as text."""
+        """Estimates, pain shares, churn models, goodness of fit, diagnostics and notes."""
         d = self.diagnostics_.set_index("segment")
         # Diagnostics mix counts and rates: format each value by its own type, then transpose.
         diag = pd.DataFrame(
             {c: [f"{v:.4f}" if isinstance(v, float) else f"{v}" for v in d[c]] for c in d.columns},
             index=d.index,
         ).T
+        caption = "Pain shares (share of the removable churn hazard per group; rows sum to 1, " + (
+            f"'{self.unowned}' owned by no work group)" if self.unowned else "modelled gaps)"
+        )
+        tables = [
+            FixedTable("Response parameters", self.estimates_, index=False),
+            FixedTable(caption, self.pain_share_),
+            FixedTable(
+                "Churn models (main-effects logistic regression on the gap indicators)",
+                self.churn_models_,
+                index=False,
+            ),
+        ]
+        if len(self.gof_):
+            tables.append(
+                Table(
+                    "Goodness of fit of the main-effects models (likelihood ratio against the "
+                    "rates of cells with >= 30 respondents)",
+                    self.gof_,
+                    index=False,
+                )
+            )
+        tables.append(Table("Diagnostics", diag))
         return Report(
             "VoC calibration (fit_voc, docs/model.md §7)",
             [
-                f"rows used {self.rows_used:,} (dropped 0) in {len(self.pain_share_)} segment(s); "
-                f"{len(self.groups)} gap group(s); {self._interval_label()}"
+                f"rows used {self.rows_used:,} (dropped {self.rows_dropped:,}) in "
+                f"{len(self.pain_share_)} fit(s); {len(self.groups)} gap group(s); "
+                f"{self._interval_label()}"
             ],
-            [
-                FixedTable("Response parameters", self.estimates_, index=False),
-                FixedTable(
-                    "Pain shares (share of removable churn per group; rows sum to 1)",
-                    self.pain_share_,
-                ),
-                FixedTable(
-                    "Churn models (logistic regression on the gap indicators)",
-                    self.churn_models_,
-                    index=False,
-                ),
-                Table("Diagnostics", diag),
-            ],
+            tables,
             list(self.notes),
         )
 
@@ -287,7 +373,7 @@ class VocResult(FitResult):
         ax.set(
             yticks=pos + height * (len(segs) - 1) / 2,
             yticklabels=self.groups,
-            xlabel="pain share (share of removable churn)",
+            xlabel="pain share (share of the removable churn hazard)",
             title="VoC calibration: who owns the removable churn",
         )
         legend(ax)
@@ -295,105 +381,19 @@ class VocResult(FitResult):
 
     def to_yaml(
         self, path: str | os.PathLike[str], data_file: str | os.PathLike[str] | None = None
-    ):
-        """Write the calibration file: response distributions, pain shares, provenance.
+    ) -> Path:
+        """Write the calibration file and, with bootstrap replicates, its samples table.
 
-        ``segments.<s>.responses.{churn_reduction, promoter_gain, detractor_reduction,
-        wallet_gain}`` become truncated normals (mean = estimate, sd = bootstrap SD, bounds =
-        the valid range); ``work_groups.<g>.pain_share.<s>`` are point estimates (negative
-        shares set to 0, rows rescaled to sum to 1); intervals go into the provenance.
+        ``FILE.yaml`` sets ``segments.<s>.responses.{churn_reduction, promoter_gain,
+        detractor_reduction, wallet_gain}`` and ``work_groups.<g>.pain_share.<s>`` (the unowned
+        group left out) at their point estimates, and ``samples: [{file: FILE_samples.csv}]``:
+        the table beside it holds one row per bootstrap replicate that fitted and one column
+        per input path, so a simulation draws them jointly. Without bootstrap the responses are
+        truncated normals (delta-method SEs) and there is no table. Values are kept within
+        what a scenario allows (:mod:`cxsim.calibrate.voc_files`). Returns the YAML path;
+        :func:`cxsim.calibrate.voc_files.samples_path` gives the table's.
         """
-        est = self.estimates_.set_index(["segment", "parameter"])
-        segments: dict[str, Any] = {}
-        degenerate = []
-        for s in self.pain_share_.index:
-            responses = {}
-            for key in ("churn_reduction", "promoter_gain", "detractor_reduction", "wallet_gain"):
-                if (s, key) not in est.index:
-                    continue
-                row = est.loc[(s, key)]
-                lo, hi = _RANGES.get(key, (0.0, 1.0 - (self.share_of_wallet or {}).get(s, 0.0)))
-                if not (np.isfinite(row.se) and row.se > 0):
-                    degenerate.append(f"{s}.{key}")
-                    responses[key] = _sig(min(max(row.estimate, lo), hi))
-                    continue
-                responses[key] = {
-                    "dist": "normal",
-                    "mean": _sig(row.estimate),
-                    "sd": _sig(row.se),
-                    "min": lo,
-                    "max": hi,
-                }
-            segments[str(s)] = {"responses": responses}
-        work_groups: dict[str, Any] = {g: {"pain_share": {}} for g in self.groups}
-        for s, row in self.pain_share_.iterrows():
-            share = yaml_shares(row.to_numpy())
-            for g, v in zip(self.groups, share, strict=True):
-                work_groups[g]["pain_share"][str(s)] = v
-        intervals = {
-            g: {
-                str(s): [
-                    _sig(est.loc[(s, f"pain_share.{g}"), "lower"]),
-                    _sig(est.loc[(s, f"pain_share.{g}"), "upper"]),
-                ]
-                for s in self.pain_share_.index
-            }
-            for g in self.groups
-        }
-        lifts = {
-            str(s): {
-                k: _sig(est.loc[(s, "wallet_lift"), k]) for k in ("estimate", "lower", "upper")
-            }
-            for s in self.pain_share_.index
-            if (s, "wallet_lift") in est.index
-        }
-        notes = list(self.notes)
-        if degenerate:
-            notes.append(f"degenerate interval (sd 0), written as a point value: {degenerate}")
-        record = provenance(
-            method=_METHOD,
-            rows_used=self.rows_used,
-            rows_dropped=int(self.diagnostics_["rows_dropped"].sum()),
-            data_file=data_file,
-            data_sha256=None if data_file is not None else self.data_sha256,
-            **({"frame_sha256": self.data_sha256} if data_file is not None else {}),
-            intervals=self._interval_label(),
-            bootstrap=self.bootstrap,
-            seed=self.seed,
-            level=self.level,
-            columns={k: v for k, v in self.columns.items() if v is not None},
-            gap_columns=self.gap_columns,
-            rows_per_segment={
-                str(r.segment): int(r.rows_used) for r in self.diagnostics_.itertuples()
-            },
-            share_of_wallet=None
-            if self.share_of_wallet is None
-            else {str(k): v for k, v in self.share_of_wallet.items()},
-            wallet_lift=lifts or None,
-            pain_share_intervals=intervals,
-            notes=notes,
-        )
-        header = (
-            "VoC calibration: response parameters and pain shares from respondent-level data\n"
-            "(fit_voc; counterfactual 'gaps set to 0' effects of docs/model.md §7)."
-        )
-        fragment = {"segments": segments, "work_groups": work_groups}
-        return write_calibration(path, fragment, "voc", record, header=header)
-
-
-def _sig(x: float, digits: int = 6) -> float:
-    return float(f"{float(x):.{digits}g}")
-
-
-def yaml_shares(share: np.ndarray) -> list[float]:
-    """Point pain shares for the scenario: >= 0, rounded, summing to 1 (0 if no signal)."""
-    share = np.clip(np.asarray(share, float), 0, None)
-    if share.sum() <= 0:
-        return [0.0] * len(share)
-    share = np.round(share / share.sum(), 6)
-    top = int(np.argmax(share))
-    share[top] = round(1 - (share.sum() - share[top]), 6)
-    return [float(v) for v in share]
+        return write_voc(self, path, data_file)
 
 
 def _intervals(estimates: pd.DataFrame, boot: pd.DataFrame | None, level: float) -> pd.DataFrame:

@@ -14,7 +14,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from cxsim.cli.arguments import EXIT_OK, non_negative_int
+from cxsim.cli.arguments import EXIT_OK, non_negative_int, positive_int
 from cxsim.errors import CalibrationError, CxsimError
 
 __all__ = ["add_calibrate", "main_calibrate"]
@@ -73,8 +73,10 @@ def add_calibrate(sub) -> None:
     v = kinds.add_parser(
         "voc",
         help="survey respondents → per-segment responses and pain shares",
-        description="Fit churn, promoters, detractors and spend on the gap indicators per "
-        "segment and write segments.<s>.responses and work_groups.<g>.pain_share.",
+        description="Read churn, promoters, detractors and spend at every gap pattern per "
+        "segment and write segments.<s>.responses and work_groups.<g>.pain_share (point "
+        "estimates), with FILE_samples.csv beside FILE.yaml: one row per bootstrap replicate, "
+        "one column per input, drawn jointly by a simulation (docs/model.md §7).",
     )
     _common(v, segment_help="fit only this segment's respondents")
     v.add_argument("--segment-col", default="segment", help="segment column (segment)")
@@ -83,7 +85,22 @@ def add_calibrate(sub) -> None:
         type=_column_list,
         default=None,
         metavar="COL,COL",
-        help="0/1 gap columns (default: every column starting with gap_)",
+        help="0/1 gap columns named gap_<group> (default: every column starting with gap_)",
+    )
+    v.add_argument(
+        "--gap",
+        type=_gap_mapping,
+        action="append",
+        default=[],
+        metavar="GROUP=COLUMN",
+        help="use COLUMN (any name) as work group GROUP's 0/1 gap column; repeatable",
+    )
+    v.add_argument(
+        "--unowned",
+        default="other",
+        metavar="GROUP",
+        help="the gap group no work group owns: its pain share is estimated but not written "
+        "as a work group (other; '' for none)",
     )
     v.add_argument("--churned", default="churned_12m", help="0/1 churn column (churned_12m)")
     v.add_argument("--score", default="ltr", help="likelihood to recommend 0-10 (ltr)")
@@ -104,6 +121,30 @@ def add_calibrate(sub) -> None:
         type=Path,
         metavar="SCENARIO",
         help="take the baselines from a scenario file's segments (medians)",
+    )
+    v.add_argument(
+        "--skip-segment",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="leave this segment out (too small, separated); repeatable",
+    )
+    v.add_argument(
+        "--min-rows",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="skip segments with fewer than N respondents (pool them with --merge-small)",
+    )
+    v.add_argument(
+        "--merge-small",
+        action="store_true",
+        help="pool the segments under --min-rows into one fit that each of them gets",
+    )
+    v.add_argument(
+        "--firth",
+        action="store_true",
+        help="fit the logistic models by Firth's penalised likelihood (finite under separation)",
     )
     v.add_argument(
         "--bootstrap", type=non_negative_int, default=200, metavar="N", help="replicates (200)"
@@ -151,6 +192,14 @@ def _column_list(text: str) -> list[str]:
     if not columns:
         raise argparse.ArgumentTypeError("expected column names separated by commas")
     return columns
+
+
+def _gap_mapping(text: str) -> tuple[str, str]:
+    """``GROUP=COLUMN``: a work group and the survey column of its gap."""
+    group, sep, column = text.partition("=")
+    if not sep or not group.strip() or not column:
+        raise argparse.ArgumentTypeError(f"expected GROUP=COLUMN, got {text!r}")
+    return group.strip(), column
 
 
 def _share_of_wallet(text: str) -> float | dict[str, float]:
@@ -266,43 +315,109 @@ def _sbg_period(text: str) -> str | int:
 
 
 def _cmd_voc(args: argparse.Namespace) -> int:
+    from cxsim.calibrate.data import read_table, source_of, subset
     from cxsim.calibrate.voc import fit_voc
+    from cxsim.calibrate.voc_files import samples_path
 
-    frame = _prepare(args)
+    out: Path = args.out
+    _check_voc_out(args.data, out, args.force, args.bootstrap > 0)
+    frame = read_table(args.data)
     score = None if args.no_score else args.score
     before, after = (None, None) if args.no_spend else (args.spend_before, args.spend_after)
-    columns = [args.segment_col, args.churned, score, before, after, *(args.gaps or [])]
-    _need(frame, columns, args.data, "--segment-col/--churned/--score/--spend-*/--gaps")
     if args.segment is not None:
-        chosen = frame[args.segment_col].astype(str) == args.segment
+        _need(frame, [args.segment_col], args.data, "--segment-col")
+        chosen = (frame[args.segment_col].astype(str) == args.segment).to_numpy()
         if not chosen.any():
             known = sorted(frame[args.segment_col].astype(str).unique())
             raise CalibrationError(
-                f"{args.data}: no respondent of segment {args.segment!r} in column "
+                f"{source_of(frame)}: no respondent of segment {args.segment!r} in column "
                 f"{args.segment_col!r} (segments: {', '.join(known[:20])})"
             )
-        frame = frame[chosen]
+        frame = subset(frame, chosen)
     share = args.share_of_wallet
     if args.share_of_wallet_from is not None:
         share = _wallet_from(args.share_of_wallet_from)
-        present = set(frame[args.segment_col].astype(str))
-        share = {k: v for k, v in share.items() if k in present}
+        if args.segment_col in frame.columns:
+            present = set(frame[args.segment_col].astype(str))
+            share = {k: v for k, v in share.items() if k in present}
     if share is not None and before is None:
         raise CxsimError("--share-of-wallet needs the spend columns (drop --no-spend)")
+    if args.merge_small and args.min_rows is None:
+        raise CxsimError("--merge-small pools the segments under --min-rows: give --min-rows N")
     fit = fit_voc(
         frame,
         segment=args.segment_col,
-        gaps=args.gaps,
+        gaps=_voc_gaps(frame, args.gaps, args.gap),
         churned=args.churned,
         score=score,
         spend_before=before,
         spend_after=after,
         share_of_wallet=share,
+        unowned=args.unowned or None,
+        skip=args.skip_segment,
+        min_rows=args.min_rows,
+        merge_small=args.merge_small,
+        firth=args.firth,
         bootstrap=args.bootstrap,
         seed=args.seed,
     )
-    path = fit.to_yaml(args.out, data_file=args.data)
-    return _finish(fit, path)
+    path = fit.to_yaml(out, data_file=args.data)
+    print(fit.summary())
+    replicates = fit.samples_table()
+    if replicates is not None:
+        table, rows = samples_path(path), len(replicates)
+        dropped = fit.bootstrap - rows
+        print(
+            f"\nWrote {path} (point estimates) and {table} ({rows} bootstrap replicates, one "
+            f"row each{f'; {dropped} failed and were dropped' if dropped else ''}), which "
+            f"{path.name} names under samples:"
+        )
+    else:
+        print(f"\nWrote {path}")
+    return EXIT_OK
+
+
+def _check_voc_out(data: Path, out: Path, force: bool, samples: bool) -> None:
+    """Refuse an --out that is not a .yaml file, is the data, or exists without --force (the
+    samples table beside it included)."""
+    if not data.is_file():
+        raise CxsimError(f"{data}: data file not found")
+    if out.suffix.lower() not in (".yaml", ".yml"):
+        raise CxsimError(f"{out}: --out must be a .yaml file (a scenario fragment)")
+    if out.is_dir():
+        raise CxsimError(f"{out}: is a folder; --out must name a file")
+    from cxsim.calibrate.voc_files import samples_path
+
+    targets = [out] + ([samples_path(out)] if samples else [])
+    for target in targets:
+        if target.exists() and target.resolve() == data.resolve():
+            raise CxsimError(f"{target}: --out would overwrite the data file; choose another name")
+        if target.exists() and not force:
+            raise CxsimError(f"{target}: file exists; pass --force to replace it")
+
+
+def _voc_gaps(frame, listed: list[str] | None, mapped: list[tuple[str, str]]) -> dict[str, str]:
+    """Work group → gap column: ``--gap GROUP=COLUMN`` mappings, plus every ``--gaps`` column
+    (default: every ``gap_`` column) under its name without ``gap_``."""
+    from cxsim.calibrate.voc_checks import GAP_PREFIX, gap_columns
+
+    mapping: dict[str, str] = {}
+    for group, column in mapped:
+        if group in mapping:
+            raise CxsimError(f"--gap {group}=...: work group {group!r} is mapped twice")
+        mapping[group] = column
+    if listed is None:
+        listed = [c for c in frame.columns if isinstance(c, str) and c.startswith(GAP_PREFIX)]
+    rest = [c for c in listed if c not in mapping.values()]
+    if rest or not mapping:
+        for group, column in gap_columns(frame, rest or None).items():
+            if group in mapping:
+                raise CxsimError(
+                    f"work group {group!r} has two gap columns: {mapping[group]!r} (--gap) and "
+                    f"{column!r}"
+                )
+            mapping[group] = column
+    return mapping
 
 
 def _wallet_from(path: Path) -> dict[str, float]:

@@ -2,7 +2,9 @@
 
 :func:`make_voc_survey` draws respondents whose population truth is the scenario itself
 (:func:`voc_truth_of` returns it): fitting the survey with :func:`~cxsim.calibrate.fit_voc`
-should give back the scenario's responses and pain shares.
+should give back the scenario's responses and pain shares. With ``unowned=True`` the survey
+also records the gaps no work group owns (a ``gap_other`` column), so a scenario whose pain
+shares sum below 1 comes back with the same shares and the same business case.
 """
 
 from __future__ import annotations
@@ -13,14 +15,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from cxsim.datasets.voc_truth import SegmentTruth, simulate_voc
+from cxsim.datasets.voc_truth import SCORE_LAWS, SegmentTruth, simulate_voc
 from cxsim.errors import CxsimError
 from cxsim.uncertainty.distributions import Distribution
 
 if TYPE_CHECKING:
     from cxsim.scenario import Scenario
 
-__all__ = ["make_voc_survey", "voc_truth_of"]
+__all__ = ["UNOWNED_GROUP", "make_voc_survey", "voc_truth_of"]
+
+#: The gap group of the gaps no work group owns (column ``gap_other``), as fit_voc expects it.
+UNOWNED_GROUP = "other"
 
 
 def _as_scenario(scenario) -> Scenario:
@@ -61,7 +66,12 @@ def _baseline_churn_12m(scenario: Scenario) -> dict[str, float]:
     return out
 
 
-def voc_truth_of(scenario: Scenario | str | os.PathLike[str]) -> dict[str, SegmentTruth]:
+def voc_truth_of(
+    scenario: Scenario | str | os.PathLike[str],
+    *,
+    unowned: bool = False,
+    score_law: str = "logistic",
+) -> dict[str, SegmentTruth]:
     """The survey truth a scenario implies: a :class:`~cxsim.datasets.SegmentTruth` per segment.
 
     Mapping (uncertain inputs at their medians):
@@ -72,23 +82,30 @@ def voc_truth_of(scenario: Scenario | str | os.PathLike[str]) -> dict[str, Segme
       simulator's baseline ``retention_12m`` at month 0, which reflects the base's tenure mix);
     - ``gap_prevalence[g]`` = the pain share ``P[s, g]``: the share of the segment's
       respondents who experienced group g's gap equals the share of its gaps g owns
-      ("gaps experienced by pain share"). When ``Σ_g P[s, g] < 1`` the remainder is
-      unmodelled: those gaps do not appear in the survey;
+      ("gaps experienced by pain share");
     - ``pain_share[g]`` = ``P[s, g] / Σ_h P[s, h]`` (the survey's pain shares sum to 1 over the
-      modelled groups);
+      modelled groups): when ``Σ_g P[s, g] < 1`` the remainder does not appear in the survey;
+    - with ``unowned=True`` the remainder is the group ``"other"`` instead (prevalence and pain
+      share ``1 − Σ_g P[s, g]``, column ``gap_other``) and ``pain_share[g] = P[s, g]``: the
+      survey then describes the scenario exactly, unowned pain included;
     - ``churn_reduction``, ``promoter_gain``, ``detractor_reduction`` = the segment's responses
       (``scenario.responses_for(segment)``: segment overrides, else scenario-wide values);
     - ``promoters``, ``detractors`` = the segment's; ``spend`` = ``arpu``;
     - ``wallet_lift`` = ``wallet_gain / share_of_wallet`` (the relative spend lift that
       :func:`~cxsim.calibrate.fit_voc` turns back into points with the same ``share_of_wallet``).
 
-    Note that the survey's churn reduction is the effect of closing every *modelled* gap, while
-    in the scenario closing every group's gaps closes only ``Σ_g P[s, g]`` of them.
+    Without ``unowned`` the survey's churn reduction is the effect of closing every *modelled*
+    gap, while in the scenario closing every group's gaps closes only ``Σ_g P[s, g]`` of them,
+    so a scenario calibrated on it closes more than the original does.
 
     Parameters
     ----------
     scenario : Scenario or path
         A loaded scenario or a scenario file.
+    unowned : bool
+        Record the gaps no work group owns as the group ``"other"``.
+    score_law : {"logistic", "linear"}
+        How the score depends on the gaps (:mod:`cxsim.datasets.voc_truth`).
 
     Returns
     -------
@@ -100,6 +117,10 @@ def voc_truth_of(scenario: Scenario | str | os.PathLike[str]) -> dict[str, Segme
         A segment no work group owns gaps of, or responses the survey generator cannot reach.
     """
     scenario = _as_scenario(scenario)
+    if unowned and UNOWNED_GROUP in scenario.work_groups:
+        raise CxsimError(
+            f"a work group is named {UNOWNED_GROUP!r}: the unowned gaps need that name"
+        )
     churn = _baseline_churn_12m(scenario)
     truth = {}
     for name, seg in scenario.segments.items():
@@ -109,6 +130,8 @@ def voc_truth_of(scenario: Scenario | str | os.PathLike[str]) -> dict[str, Segme
             if name in group.pain_share
         }
         total = sum(pain.values())
+        if unowned:
+            pain[UNOWNED_GROUP] = max(1.0 - total, 0.0)
         if total <= 0:
             raise CxsimError(
                 f"segment {name!r}: no work group owns a share of its gaps (pain_share), so a "
@@ -121,13 +144,14 @@ def voc_truth_of(scenario: Scenario | str | os.PathLike[str]) -> dict[str, Segme
                 churn_12m=churn[name],
                 gap_prevalence=pain,
                 churn_reduction=responses["churn_reduction"],
-                pain_share={g: p / total for g, p in pain.items()},
+                pain_share=pain if unowned else {g: p / total for g, p in pain.items()},
                 promoters=_median(seg.promoters),
                 detractors=_median(seg.detractors),
                 promoter_gain=responses["promoter_gain"],
                 detractor_reduction=responses["detractor_reduction"],
                 spend=_median(seg.arpu),
                 wallet_lift=responses["wallet_gain"] / _median(seg.share_of_wallet),
+                score_law=score_law,
             )
         except ValueError as exc:
             raise CxsimError(f"segment {name!r}: {exc}") from None
@@ -135,7 +159,12 @@ def voc_truth_of(scenario: Scenario | str | os.PathLike[str]) -> dict[str, Segme
 
 
 def make_voc_survey(
-    scenario: Scenario | str | os.PathLike[str], n: int, seed: int | np.random.Generator
+    scenario: Scenario | str | os.PathLike[str],
+    n: int,
+    seed: int | np.random.Generator,
+    *,
+    unowned: bool = False,
+    score_law: str = "logistic",
 ) -> pd.DataFrame:
     """Simulate ``n`` voice-of-customer respondents whose truth is the scenario.
 
@@ -150,13 +179,18 @@ def make_voc_survey(
         Number of respondents.
     seed : int or numpy.random.Generator
         The same seed gives the same frame.
+    unowned : bool
+        Add a ``gap_other`` column: the gaps no work group owns (``1 − Σ_g P[s, g]`` of them),
+        which :func:`~cxsim.calibrate.fit_voc` keeps as the unowned share.
+    score_law : {"logistic", "linear"}
+        How the score depends on the gaps.
 
     Returns
     -------
     pandas.DataFrame
         ``respondent_id``, ``segment`` (categorical, in the scenario's order), one ``gap_<group>``
-        0/1 column per work group, ``ltr`` (0–10), ``churned_12m`` (0/1), ``spend_before`` and
-        ``spend_after`` (monthly, currency units, cents).
+        0/1 column per work group (and ``gap_other``), ``ltr`` (0–10), ``churned_12m`` (0/1),
+        ``spend_before`` and ``spend_after`` (monthly, currency units, cents).
 
     Raises
     ------
@@ -174,7 +208,10 @@ def make_voc_survey(
     """
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise CxsimError(f"n must be a whole number ≥ 1 (got {n!r})")
-    frame = simulate_voc(voc_truth_of(scenario), int(n), seed)
+    if score_law not in SCORE_LAWS:
+        raise CxsimError(f"score_law must be one of {', '.join(SCORE_LAWS)} (got {score_law!r})")
+    truth = voc_truth_of(scenario, unowned=unowned, score_law=score_law)
+    frame = simulate_voc(truth, int(n), seed)
     for column in ("spend_before", "spend_after"):
         frame[column] = np.maximum(np.round(frame[column].to_numpy(), 2), 0.01)
     return frame

@@ -1,13 +1,17 @@
 """Synthetic voice-of-customer surveys with a known truth (for recovery tests and demos).
 
 A :class:`SegmentTruth` states, per segment, the numbers :func:`cxsim.calibrate.voc.fit_voc`
-estimates: how much churn closing every gap would remove (``churn_reduction``), which group owns
-which share of that removable churn (``pain_share``), the promoter gain, the detractor reduction
-and the relative wallet lift. :meth:`SegmentTruth.solve` turns those numbers into the
-coefficients of the respondent-level models (logistic for churn, promoter and detractor; linear
-in the log for the spend multiplier) by solving for them on the exact distribution of gap
-patterns, with the counterfactual definitions of docs/model.md §7 — the same code the fit uses
-(:func:`cxsim.calibrate.voc.counterfactual`). :func:`simulate_voc` then draws respondents.
+estimates: how much closing every gap would cut the monthly churn hazard (``churn_reduction``),
+which group owns which share of that removable hazard (``pain_share``), the promoter gain, the
+detractor reduction and the relative wallet lift. :meth:`SegmentTruth.solve` turns those numbers
+into the coefficients of the respondent-level models by solving for them on the exact
+distribution of gap patterns, with the counterfactual definitions of docs/model.md §7 — the
+fit's own code (:mod:`cxsim.datasets.voc_solve`). :func:`simulate_voc` then draws respondents.
+
+Churn is logistic in the gaps and the spend multiplier log-linear. The score follows a *score
+law*: ``"logistic"`` (promoter and detractor probabilities logistic in the gaps) or ``"linear"``
+(probabilities that move by fixed amounts per gap, clipped to [0, 1]: the 0–10 score falls
+linearly with the gaps), which no logistic main-effects model describes.
 
 How the responses are shared across groups is a choice of this generator: every response
 (churn, promoters, detractors, spend) removes, group by group, amounts in proportion to the pain
@@ -21,26 +25,39 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
 from scipy.special import expit, logit
 
-from cxsim.calibrate.voc import counterfactual
+from cxsim.datasets.voc_solve import (
+    MAX_EXACT_GROUPS,
+    pattern_distribution,
+    solve_churn,
+    solve_linear,
+    solve_response,
+)
 
-#: Patterns are enumerated exactly up to this many groups with a non-zero pain share (2**15
-#: patterns); above it a fixed sample of as many patterns (seed ``_PATTERN_SEED``) stands in for
-#: the population, so the truth holds on that sample (about 0.5% relative off the population).
-MAX_EXACT_GROUPS = 15
-_PATTERN_SAMPLE = 1 << MAX_EXACT_GROUPS
-_PATTERN_SEED = 20_240_601
+__all__ = [
+    "MAX_EXACT_GROUPS",
+    "SCORE_LAWS",
+    "GeneratorCoefficients",
+    "SegmentTruth",
+    "expected_estimates",
+    "pattern_distribution",
+    "simulate_voc",
+]
+
+#: How the 0–10 score depends on the gaps (see the module docstring).
+SCORE_LAWS = ("logistic", "linear")
 
 
 @dataclass(frozen=True)
 class GeneratorCoefficients:
     """Respondent-level model coefficients of one segment, intercept first.
 
-    ``churn``, ``promoter`` and ``detractor`` are logistic (``logit P = b[0] + x @ b[1:]``);
-    ``log_spend`` is the mean log spend multiplier (``log(after/before) = b[0] + x @ b[1:]``
-    plus mean-one lognormal noise). ``groups`` names the columns of ``x``.
+    ``churn`` is logistic (``logit P = b[0] + x @ b[1:]``); ``promoter`` and ``detractor`` are
+    logistic under the logistic score law and probabilities ``clip(b[0] + x @ b[1:], 0, 1)``
+    under the linear one (detractors capped at ``1 − promoters``); ``log_spend`` is the mean log
+    spend multiplier (``log(after/before) = b[0] + x @ b[1:]`` plus mean-one lognormal noise).
+    ``groups`` names the columns of ``x``.
     """
 
     groups: tuple[str, ...]
@@ -49,6 +66,7 @@ class GeneratorCoefficients:
     promoter: np.ndarray  # (1+G,)
     detractor: np.ndarray  # (1+G,)
     log_spend: np.ndarray  # (1+G,)
+    score_law: str = "logistic"
 
 
 @dataclass(frozen=True)
@@ -64,10 +82,12 @@ class SegmentTruth:
     gap_prevalence : mapping of str to float
         Probability that a respondent experienced each group's gap (independent Bernoulli).
     churn_reduction : float
-        ``c = 1 - churn(all gaps removed) / churn(observed)``, in [0, 1).
+        ``c = 1 − E[h(p(no gaps))] / E[h(p(observed))]``, in [0, 1): the relative cut of the mean
+        monthly hazard ``h(p) = 1 − (1 − p)^(1/12)`` of the respondents' 12-month churn
+        probabilities ``p`` when every gap is closed (docs/model.md §7).
     pain_share : mapping of str to float
-        Share of removable churn owned by each group; sums to 1. A group with a positive share
-        must have a positive prevalence.
+        Share of the removable hazard owned by each group; sums to 1. A group with a positive
+        share must have a positive prevalence.
     promoters, detractors : float
         Observed shares of scores 9–10 and 0–6.
     promoter_gain : float
@@ -80,6 +100,8 @@ class SegmentTruth:
         ``mean spend_after(no gaps) / mean spend_after(observed) - 1``.
     spend_sigma, change_sigma : float
         Log-sd of spend before and of the noise on the spend multiplier.
+    score_law : {"logistic", "linear"}
+        How promoter and detractor probabilities depend on the gaps (module docstring).
     """
 
     weight: float
@@ -95,6 +117,7 @@ class SegmentTruth:
     wallet_lift: float
     spend_sigma: float = 0.5
     change_sigma: float = 0.2
+    score_law: str = "logistic"
 
     def __post_init__(self) -> None:
         problems = []
@@ -141,6 +164,10 @@ class SegmentTruth:
         need(self.wallet_lift > -1, f"wallet_lift must be > -1 (got {self.wallet_lift})")
         need(self.spend_sigma >= 0, "spend_sigma must be >= 0")
         need(self.change_sigma >= 0, "change_sigma must be >= 0")
+        need(
+            self.score_law in SCORE_LAWS,
+            f"score_law must be one of {', '.join(SCORE_LAWS)} (got {self.score_law!r})",
+        )
         if problems:
             raise ValueError("invalid SegmentTruth: " + "; ".join(problems))
 
@@ -170,16 +197,22 @@ class SegmentTruth:
             raise ValueError(f"groups {missing} of this segment are not in `groups`")
         q = np.array([float(self.gap_prevalence.get(g, 0.0)) for g in groups])
         share = np.array([float(self.pain_share.get(g, 0.0)) for g in groups])
-        m, c = self.churn_12m, self.churn_reduction
-        churn = _solve_response(
-            "churn", expit, logit, m * (1 - c), m, q, share, "churn_12m/churn_reduction"
+        churn = solve_churn(self.churn_12m, self.churn_reduction, q, share)
+        log_spend = solve_response(
+            "spend", np.exp, np.log, 1 + self.wallet_lift, 1.0, q, share, "wallet_lift"
         )
+        if self.score_law == "linear":
+            promoter, detractor = solve_linear(
+                self.promoters, self.promoter_gain, self.detractors, self.detractor_reduction,
+                q, share,
+            )  # fmt: skip
+            return GeneratorCoefficients(groups, q, churn, promoter, detractor, log_spend, "linear")
         p0 = self.promoters + self.promoter_gain
-        promoter = _solve_response(
+        promoter = solve_response(
             "promoter", expit, logit, p0, self.promoters, q, share, "promoters/promoter_gain"
         )
         d0 = self.detractors * (1 - self.detractor_reduction)
-        detractor = _solve_response(
+        detractor = solve_response(
             "detractor",
             expit,
             logit,
@@ -188,9 +221,6 @@ class SegmentTruth:
             q,
             share,
             "detractors/detractor_reduction",
-        )
-        log_spend = _solve_response(
-            "spend", np.exp, np.log, 1 + self.wallet_lift, 1.0, q, share, "wallet_lift"
         )
         active = share > 0
         x, _ = pattern_distribution(q[active])
@@ -205,111 +235,6 @@ class SegmentTruth:
                 "gains"
             )
         return GeneratorCoefficients(groups, q, churn, promoter, detractor, log_spend)
-
-
-def pattern_distribution(prevalence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Gap patterns and their probabilities for independent Bernoulli gaps.
-
-    Exact enumeration of the ``2**G`` patterns when ``G <= MAX_EXACT_GROUPS``; otherwise a fixed
-    sample of ``2**15`` patterns with equal weights (always the same sample).
-
-    Returns
-    -------
-    x : ndarray, shape (K, G)
-        0/1 patterns.
-    weight : ndarray, shape (K,)
-        Probabilities (sum to 1).
-    """
-    q = np.asarray(prevalence, dtype=float)
-    g = len(q)
-    if g <= MAX_EXACT_GROUPS:
-        codes = np.arange(1 << g)
-        x = ((codes[:, None] >> np.arange(g)) & 1).astype(float)
-        weight = np.prod(np.where(x == 1, q, 1 - q), axis=1)
-        return x, weight
-    rng = np.random.default_rng(_PATTERN_SEED)
-    x = (rng.random((_PATTERN_SAMPLE, g)) < q).astype(float)
-    return x, np.full(_PATTERN_SAMPLE, 1 / _PATTERN_SAMPLE)
-
-
-def _solve_response(
-    name: str,
-    link_inv,
-    link,
-    target0: float,
-    target_obs: float,
-    q: np.ndarray,
-    share: np.ndarray,
-    what: str,
-) -> np.ndarray:
-    """Coefficients with ``f(b0) = target0``, ``E f(b0 + x@b) = target_obs`` and the
-    single-group removals in proportion to ``share`` (docs/model.md §7)."""
-    beta = np.zeros(1 + len(q))
-    beta[0] = link(target0)
-    active = share > 0
-    if abs(target_obs - target0) < 1e-14 or not active.any():
-        return beta
-    x, w = pattern_distribution(q[active])
-    design = np.column_stack([np.ones(len(x)), x])
-    s = share[active] / share[active].sum()
-    kind = "logit" if link_inv is expit else "log"
-    scale = target_obs - target0
-
-    def mean_obs(b: np.ndarray) -> float:
-        return float(w @ link_inv(beta[0] + x @ b))
-
-    # Start: b = k * s / q, a one-dimensional search for k hitting the observed mean.
-    v = s / q[active]
-    h = lambda k: mean_obs(k * v) - target_obs  # noqa: E731
-    hi = 1.0 if scale > 0 else -1.0
-    while abs(hi) < 200 and np.sign(h(hi)) != np.sign(scale):
-        hi *= 2
-    if np.sign(h(hi)) != np.sign(scale):
-        raise ValueError(_infeasible(name, what, q, share))
-    k0 = optimize.brentq(h, 0.0, hi, xtol=1e-14)
-
-    def residuals(b: np.ndarray) -> np.ndarray:
-        full = np.concatenate([[beta[0]], b])
-        m_obs, _, m_without = counterfactual(full, design, w, link=kind)
-        removal = m_obs - m_without
-        return np.concatenate([[(m_obs - target_obs) / scale], (removal / removal.sum() - s)[:-1]])
-
-    def jacobian(b: np.ndarray) -> np.ndarray:
-        eta = beta[0] + x @ b  # (K,)
-        eta_without = eta[:, None] - x * b  # (K, G)
-        slope = _slope(link_inv, eta)
-        d_obs = (w * slope) @ x  # (G,)
-        # d m_without[g] / d b[j] = Σ_k w f'(η_k - b_g x_kg) x_kj for j != g, 0 for j == g.
-        d_without = np.einsum("k,kg,kj->gj", w, _slope(link_inv, eta_without), x)
-        d_without[np.diag_indices_from(d_without)] = 0.0
-        _, m_without = w @ link_inv(eta), w @ link_inv(eta_without)
-        removal = w @ link_inv(eta) - m_without
-        d_removal = d_obs[None, :] - d_without
-        total, d_total = removal.sum(), d_removal.sum(axis=0)
-        d_share = (d_removal * total - removal[:, None] * d_total[None, :]) / total**2
-        return np.vstack([d_obs[None, :] / scale, d_share[:-1]])
-
-    sol = optimize.root(residuals, k0 * v, jac=jacobian, method="hybr", tol=1e-13)
-    if not np.all(np.isfinite(sol.x)) or np.max(np.abs(residuals(sol.x))) > 1e-9:
-        raise ValueError(_infeasible(name, what, q, share))
-    beta[1:][active] = sol.x
-    return beta
-
-
-def _slope(link_inv, eta: np.ndarray) -> np.ndarray:
-    """Derivative of the inverse link at ``eta``."""
-    if link_inv is expit:
-        mu = expit(eta)
-        return mu * (1 - mu)
-    return np.exp(eta)
-
-
-def _infeasible(name: str, what: str, q: np.ndarray, share: np.ndarray) -> str:
-    return (
-        f"infeasible truth: no {name} model reaches the requested {what} with pain shares "
-        f"{np.round(share, 4).tolist()} and gap prevalences {np.round(q, 4).tolist()}; the "
-        "effect is too large for how rare the gaps are (lower the effect or raise prevalence)"
-    )
 
 
 def simulate_voc(
@@ -371,8 +296,14 @@ def simulate_voc(
         return b[seg, 0] + np.einsum("ng,ng->n", x, b[seg, 1:])
 
     churned = rng.random(n) < expit(eta(churn))
-    p_prom, p_det = expit(eta(promoter)), expit(eta(detractor))
-    if np.any(p_prom + p_det > 1):
+    eta_p, eta_d = eta(promoter), eta(detractor)
+    p_prom, p_det = expit(eta_p), expit(eta_d)
+    linear = np.array([c.score_law == "linear" for c in coef])[seg]
+    if linear.any():  # probabilities linear in the gaps, clipped (the linear score law)
+        lin_p = np.clip(eta_p, 0.0, 1.0)
+        lin_d = np.minimum(np.clip(eta_d, 0.0, 1.0), 1.0 - lin_p)
+        p_prom, p_det = np.where(linear, lin_p, p_prom), np.where(linear, lin_d, p_det)
+    if np.any(p_prom + p_det > 1 + 1e-12):
         raise ValueError("infeasible truth: promoter + detractor probability exceeds 1")
     u, v = rng.random(n), rng.random(n)
     ltr = np.where(
