@@ -7,10 +7,21 @@ import contextlib
 import math
 from pathlib import Path
 
-from cxsim.errors import Problem, ScenarioError
+from cxsim.errors import CxsimError, Problem, ScenarioError
 
-# 0 success, 1 invalid input (the problems on stderr), 2 usage error (argparse's own code).
+# 0 success; 1 invalid input or data, or a refused run (the reason on stderr); 2 usage error
+# (argparse's own code); 130 interrupted (Ctrl-C, 128 + SIGINT); 143 terminated (128 + SIGTERM).
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
+EXIT_CODES = (
+    "Exit codes: 0 success; 1 invalid input or data, or a refused run (the reason on stderr, "
+    "one line per problem); 2 usage error; 130 interrupted (Ctrl-C); 143 terminated (SIGTERM). "
+    "A run that stops early writes nothing: its output appears whole or not at all."
+)
+
+
+class UsageError(CxsimError):
+    """A command line that parses but cannot be right (exit 2, as argparse's own errors)."""
 
 
 def whole_number(minimum: int):
@@ -73,10 +84,24 @@ def executor_of(args: argparse.Namespace):
     return dask_executor(workers=workers, scheduler=scheduler)
 
 
+def assignment(text: str) -> str:
+    """An argparse type for ``PATH=VALUE`` (usage error without ``=`` or without a path)."""
+    path, sep, _ = text.partition("=")
+    if not sep or not path.strip():
+        raise argparse.ArgumentTypeError(
+            f"expected PATH=VALUE, e.g. segments.core.arpu=50, got {text!r}"
+        )
+    return text
+
+
+assignment.__name__ = "PATH=VALUE"
+
+
 def add_set(p) -> None:
     p.add_argument(
         "--set",
         action="append",
+        type=assignment,
         default=[],
         metavar="PATH=VALUE",
         help="override an input by dotted path, e.g. segments.core.arpu=50 or "
@@ -120,9 +145,25 @@ def load_scenario_with_sets(path: Path, sets: list[str]):
     return scenario
 
 
-def write_chart(draw, path: Path) -> None:
-    """Draw a chart (``draw()`` returns its Axes), save it as ``path`` and say so."""
+def chart_outputs(scenario, file: Path, charts: dict[str, Path | None]):
+    """The chart files a command writes (option → path), as checked, claimable outputs:
+    never an input of the run, a parent that can be written; existing charts are replaced."""
+    from cxsim.outputs.folders import Outputs, run_inputs
+
+    outputs = Outputs(run_inputs(scenario, file))
+    for option, path in charts.items():
+        outputs.add_file(path, option, replace=True)
+    return outputs
+
+
+def write_chart(draw, path: Path, outputs=None) -> None:
+    """Draw a chart (``draw()`` returns its Axes), save it as ``path`` and say so; with the
+    command's claimed ``outputs``, through their staging."""
     from cxsim.outputs.report import save_figure
 
-    save_figure(draw(), path)
+    if outputs is None:
+        save_figure(draw(), path)
+    else:
+        with outputs.writing() as place:
+            save_figure(draw(), place(path))
     print(f"Wrote {path}")

@@ -14,10 +14,10 @@ from pathlib import Path
 from cxsim.cli.arguments import (
     EXIT_OK,
     add_executor,
+    chart_outputs,
     executor_of,
     non_negative_int,
     positive_int,
-    write_chart,
 )
 from cxsim.errors import CxsimError
 
@@ -82,6 +82,7 @@ def _amount(text: str) -> float:
 
 def _cmd_optimize(args: argparse.Namespace) -> int:
     from cxsim.analysis.planning import optimize
+    from cxsim.outputs.report import save_figure
     from cxsim.scenario import load_scenario
 
     out: Path | None = args.out
@@ -97,22 +98,32 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
     if args.frontier is not None and args.frontier.suffix.lower() != ".png":
         raise CxsimError(f"{args.frontier}: --frontier needs a file name ending in .png")
     scenario = load_scenario(args.file)
-    with executor_of(args) as executor:
-        result = optimize(
-            scenario,
-            args.budget,
-            risk=args.risk,
-            draws=args.draws,
-            seed=args.seed,
-            progress=not args.quiet and bool(getattr(sys.stderr, "isatty", lambda: False)()),
-            executor=executor,
-        )
-    print(result.summary())
+    # Checked and claimed before the search: the plan never replaces one of the scenario's
+    # files (its base, includes, tables), and two searches never write the same plan.
+    outputs = chart_outputs(scenario, args.file, {"--frontier": args.frontier})
+    outputs.force = args.force
+    outputs.add_file(out, "--out", suffixes=(".yaml", ".yml"))
+    with outputs:
+        with executor_of(args) as executor:
+            result = optimize(
+                scenario,
+                args.budget,
+                risk=args.risk,
+                draws=args.draws,
+                seed=args.seed,
+                progress=not args.quiet and bool(getattr(sys.stderr, "isatty", lambda: False)()),
+                executor=executor,
+            )
+        print(result.summary())
+        with outputs.writing() as place:
+            if out is not None:
+                result.to_yaml(place(out))
+            if args.frontier is not None:
+                save_figure(result.plot_frontier(), place(args.frontier))
     if out is not None:
-        result.to_yaml(out)
         print(f"\nWrote {out}")
     if args.frontier is not None:
-        write_chart(result.plot_frontier, args.frontier)
+        print(f"Wrote {args.frontier}")
     return EXIT_OK
 
 

@@ -30,7 +30,11 @@ def add_run(sub) -> None:
     p.add_argument("file", type=Path, help="scenario YAML file")
     p.add_argument("--out", type=Path, help="folder for CSV tables and the resolved scenario")
     p.add_argument(
-        "--force", action="store_true", help="replace a non-empty --out folder or --xlsx file"
+        "--force",
+        action="store_true",
+        help="replace an --out or --plots folder that cxsim wrote (it lists its files in "
+        ".cxsim-results and holds nothing else), or an --xlsx file; never one holding an "
+        "input of the run",
     )
     p.add_argument(
         "--seed",
@@ -83,24 +87,29 @@ def _default_draws(scenario) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from cxsim.montecarlo import simulate
-    from cxsim.outputs.provenance import command_line
-    from cxsim.outputs.report import (
-        business_case,
-        check_output_dir,
-        check_workbook_path,
-        write_plots,
-        write_results,
-    )
+    from cxsim.outputs.folders import Outputs, run_inputs
 
     scenario = load_scenario_with_sets(args.file, args.set)
-    if args.out is not None:
-        check_output_dir(args.out, [args.file], args.force)
-    if args.xlsx is not None:
-        check_workbook_path(args.xlsx, args.force)
+    # Every output path is checked and claimed before anything is computed, and written
+    # only once everything is computed: a bad path fails at once, a failure or interrupt
+    # (a lost cluster, Ctrl-C, SIGTERM) leaves nothing behind, and a racing run stops here.
+    outputs = Outputs(run_inputs(scenario, args.file), force=args.force)
+    outputs.add_folder(args.out, "--out")
+    outputs.add_folder(args.plots, "--plots")
+    outputs.add_file(args.xlsx, "--xlsx", suffixes=(".xlsx",))
+    with outputs:
+        for note in outputs.notes:
+            print(f"note: {note}", file=sys.stderr)
+        _simulate_and_write(scenario, args, outputs)
+    return EXIT_OK
+
+
+def _simulate_and_write(scenario, args: argparse.Namespace, outputs) -> None:
+    from cxsim.montecarlo import simulate
+    from cxsim.outputs.provenance import command_line
+    from cxsim.outputs.report import business_case, write_plots, write_tables
+
     draws = args.draws or _default_draws(scenario)
-    # Everything is computed before anything is written: a failure (a lost cluster, say)
-    # leaves no partial output behind.
     with executor_of(args) as executor:
         result = simulate(
             scenario,
@@ -133,28 +142,36 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(business_case(result, provenance))
     for note in [*result.notes, *scenario.notes]:
         print(f"note: {note}")
+    skipped: list[str] = []
+    charts: list[Path] = []
+    with outputs.writing() as place:
+        if args.out is not None:
+            skipped = write_tables(result, place(args.out), provenance=provenance)
+        if args.plots is not None:
+            charts = write_plots(
+                result,
+                place(args.plots),
+                sensitivity=sensitivity,
+                waterfall=waterfall,
+                group_values=values,
+            )
+        if args.xlsx is not None:
+            result.to_excel(
+                place(args.xlsx),
+                sensitivity=sensitivity,
+                waterfall=waterfall,
+                group_values=values,
+                provenance=provenance,
+            )
     if args.out is not None:
-        written = write_results(
-            result, args.out, force=args.force, inputs=[args.file], provenance=provenance
-        )
-        print(f"\nWrote {len(written)} files to {args.out}/: " + ", ".join(p.name for p in written))
-        for reason in written.skipped:
+        written = sorted(p.name for p in args.out.iterdir() if not p.name.startswith("."))
+        print(f"\nWrote {len(written)} files to {args.out}/: " + ", ".join(written))
+        for reason in skipped:
             print(f"  not written: {reason}")
     if args.plots is not None:
-        charts = write_plots(
-            result, args.plots, sensitivity=sensitivity, waterfall=waterfall, group_values=values
-        )
         print(f"Wrote {len(charts)} charts to {args.plots}/")
     if args.xlsx is not None:
-        result.to_excel(
-            args.xlsx,
-            sensitivity=sensitivity,
-            waterfall=waterfall,
-            group_values=values,
-            provenance=provenance,
-        )
         print(f"Wrote workbook {args.xlsx}")
-    return EXIT_OK
 
 
 def add_validate(sub) -> None:

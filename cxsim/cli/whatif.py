@@ -8,8 +8,10 @@ from pathlib import Path
 
 from cxsim.cli.arguments import (
     EXIT_OK,
+    UsageError,
     add_executor,
     add_set,
+    chart_outputs,
     executor_of,
     load_scenario_with_sets,
     non_negative_int,
@@ -85,9 +87,9 @@ def compare_plans(args: argparse.Namespace) -> tuple[list, list[str]]:
 def _cmd_compare(args: argparse.Namespace) -> int:
     from cxsim.analysis.comparison import compare, unique_names
 
+    if len(args.files) + len(args.variant) < 2:
+        raise UsageError("compare needs at least two plans: two scenario files, or --variant")
     scenarios, names = compare_plans(args)
-    if len(scenarios) < 2:
-        raise CxsimError("compare needs at least two plans: two scenario files, or --variant")
     with executor_of(args) as executor:
         comparison = compare(
             scenarios,
@@ -158,8 +160,9 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     show = {"sobol": _print_sobol, "variance": _print_variance_shares}.get(
         args.method, _print_tornado
     )
-    with executor_of(args) as executor:
-        return show(scenario, args, executor)
+    with chart_outputs(scenario, args.file, {"--plot": args.plot}) as args.outputs:
+        with executor_of(args) as executor:
+            return show(scenario, args, executor)
 
 
 def _print_tornado(scenario, args: argparse.Namespace, executor=None) -> int:
@@ -203,7 +206,7 @@ def _print_tornado(scenario, args: argparse.Namespace, executor=None) -> int:
     if args.plot:
         from cxsim.outputs.plotting import plot_tornado
 
-        write_chart(lambda: plot_tornado(table), args.plot)
+        write_chart(lambda: plot_tornado(table), args.plot, args.outputs)
     return EXIT_OK
 
 
@@ -240,7 +243,7 @@ def _print_sobol(scenario, args: argparse.Namespace, executor=None) -> int:
     if args.plot:
         from cxsim.outputs.sensitivity_plots import plot_sobol
 
-        write_chart(lambda: plot_sobol(table), args.plot)
+        write_chart(lambda: plot_sobol(table), args.plot, args.outputs)
     return EXIT_OK
 
 
@@ -275,7 +278,7 @@ def _print_variance_shares(scenario, args: argparse.Namespace, executor=None) ->
     if args.plot:
         from cxsim.outputs.sensitivity_plots import plot_variance_shares
 
-        write_chart(lambda: plot_variance_shares(table), args.plot)
+        write_chart(lambda: plot_variance_shares(table), args.plot, args.outputs)
     return EXIT_OK
 
 
@@ -307,18 +310,19 @@ def _cmd_breakeven(args: argparse.Namespace) -> int:
     from cxsim.analysis.sensitivity import breakeven
 
     scenario = load_scenario_with_sets(args.file, args.set)
-    with executor_of(args) as executor:
-        result = breakeven(
-            scenario,
-            args.param,
-            draws=args.draws,
-            seed=args.seed,
-            bounds=tuple(args.range) if args.range else None,
-            executor=executor,
-        )
-    print(result.message)
-    if args.plot:
-        write_chart(result.plot, args.plot)
+    with chart_outputs(scenario, args.file, {"--plot": args.plot}) as outputs:
+        with executor_of(args) as executor:
+            result = breakeven(
+                scenario,
+                args.param,
+                draws=args.draws,
+                seed=args.seed,
+                bounds=tuple(args.range) if args.range else None,
+                executor=executor,
+            )
+        print(result.message)
+        if args.plot:
+            write_chart(result.plot, args.plot, outputs)
     return EXIT_OK
 
 
@@ -335,9 +339,14 @@ def add_assess(sub) -> None:
 
 
 def _cmd_assess(args: argparse.Namespace) -> int:
+    scenario = load_scenario_with_sets(args.file, [])
+    with chart_outputs(scenario, args.file, {"--plot": args.plot}) as outputs:
+        return _print_assessment(scenario, args, outputs)
+
+
+def _print_assessment(scenario, args: argparse.Namespace, outputs) -> int:
     from cxsim.model.operating_model import ASSESSMENT_MAP, assessment_levels, delivery_factor
 
-    scenario = load_scenario_with_sets(args.file, [])
     scores = scenario.model.maturity_assessment
     if scores is None:
         raise CxsimError(
@@ -368,5 +377,5 @@ def _cmd_assess(args: argparse.Namespace) -> int:
         from cxsim.outputs.plotting import plot_assessment
 
         title = f"CX maturity — {scenario.name}"
-        write_chart(lambda: plot_assessment(scores, title=title), args.plot)
+        write_chart(lambda: plot_assessment(scores, title=title), args.plot, outputs)
     return EXIT_OK

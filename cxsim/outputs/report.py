@@ -1,4 +1,4 @@
-"""The business case as text, and a results folder written in one piece.
+"""The business case as text, the results folder's tables and the charts.
 
 Used by the CLI; both work on the public result objects only.
 """
@@ -6,8 +6,7 @@ Used by the CLI; both work on the public result objects only.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
+import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -79,31 +78,6 @@ def _fmt(value: float, unit: str, signed: bool = False) -> str:
     return ("+" + text if value > 0 else text) if signed else text
 
 
-def check_output_dir(out: Path, inputs: list[Path], force: bool) -> None:
-    """Refuse to write over inputs, or into a non-empty folder without ``force``."""
-    out_resolved = out.resolve()
-    for item in inputs:
-        item = item.resolve()
-        if item == out_resolved or out_resolved in item.parents:
-            raise CxsimError(
-                f"{out}: the output folder holds the input {item.name}; choose another --out"
-            )
-    if out.exists() and not out.is_dir():
-        raise CxsimError(f"{out}: exists and is not a folder")
-    if out.exists() and any(out.iterdir()) and not force:
-        raise CxsimError(f"{out}: folder exists and is not empty; use --force to replace it")
-
-
-def check_workbook_path(path: Path, force: bool) -> None:
-    """A workbook path that can be written: ``.xlsx``, not a folder, replaced only with force."""
-    if path.suffix.lower() != ".xlsx":
-        raise CxsimError(f"{path}: --xlsx needs a file name ending in .xlsx")
-    if path.is_dir():
-        raise CxsimError(f"{path}: is a folder; --xlsx needs a file name ending in .xlsx")
-    if path.exists() and not force:
-        raise CxsimError(f"{path}: file exists; use --force to replace it")
-
-
 class Written(list):
     """The files :func:`write_results` wrote (sorted paths), and ``skipped``: a sentence per
     table it did not write, saying why and how to get it."""
@@ -132,10 +106,30 @@ def write_results(
     ``run.json`` records the provenance (seed, draws, overrides, cxsim version, each input
     file's SHA-256, command line, date) so the folder can be re-run exactly.
 
-    Files are written into a temporary folder beside ``out`` and moved into place
-    only when complete, so a failure never leaves a half-written results folder.
+    ``out`` must be new or empty, or, with ``force``, a folder cxsim wrote (the
+    ``.cxsim-results`` file it writes lists its files) that holds none of ``inputs`` (by
+    default the scenario's own files). The folder is claimed against other runs, written
+    beside ``out`` and swapped in only when complete, so a failure never leaves a
+    half-written results folder (see :mod:`cxsim.outputs.folders`).
     """
-    check_output_dir(out, inputs or [], force)
+    from cxsim.outputs.folders import Outputs, run_inputs
+
+    outputs = Outputs(run_inputs(result.scenario) if inputs is None else inputs, force=force)
+    outputs.add_folder(out, "out")
+    with outputs, outputs.writing() as place:
+        skipped = write_tables(result, place(out), max_rows=max_rows, provenance=provenance)
+    return Written(sorted(p for p in Path(out).iterdir() if p.name != ".cxsim-results"), skipped)
+
+
+def write_tables(
+    result: BaseResult,
+    folder: Path,
+    *,
+    max_rows: int = 2_000_000,
+    provenance: Provenance | None = None,
+) -> list[str]:
+    """Write what :func:`write_results` describes into the existing ``folder``; return a
+    sentence per table not written."""
     tables: dict[str, pd.DataFrame] = {
         "summary.csv": result.summary().frame,
         "outcomes.csv": result.outcomes,
@@ -165,34 +159,35 @@ def write_results(
             "the per-draw monthly arrays, which this run did not keep (keep='summary'): "
             "run with --keep all to write them; the bands are in *_quantiles.csv"
         )
-    parent = out.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=parent))
-    try:
-        for name, table in tables.items():
-            index = name in ("summary.csv", "horizon.csv", "segment_economics.csv", "outcomes.csv")
-            table.to_csv(staging / name, index=index)
-        result.scenario.to_yaml(staging / "scenario.yaml")
-        (provenance or Provenance.of(result)).write_json(staging / "run.json")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return Written(sorted(out.iterdir()), skipped)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, table in tables.items():
+        index = name in ("summary.csv", "horizon.csv", "segment_economics.csv", "outcomes.csv")
+        table.to_csv(folder / name, index=index)
+    result.scenario.to_yaml(folder / "scenario.yaml")
+    (provenance or Provenance.of(result)).write_json(folder / "run.json")
+    return skipped
 
 
 def save_figure(ax, path: Path) -> Path:
     """Save the figure holding ``ax`` as PNG and close it."""
     import matplotlib.pyplot as plt
 
+    path = Path(path)
     figure = ax.figure
     figure.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120, bbox_inches="tight")  # legends sit outside the axes
-    plt.close(figure)
-    return Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Drawn beside the target and renamed into place: never a half-written image.
+    staging = path.with_name(f".{path.name}.cxsim-staging-{uuid.uuid4().hex[:8]}{path.suffix}")
+    try:
+        # legends sit outside the axes
+        figure.savefig(staging, dpi=120, bbox_inches="tight", format=path.suffix[1:] or "png")
+        os.replace(staging, path)
+    except BaseException:
+        staging.unlink(missing_ok=True)
+        raise
+    finally:
+        plt.close(figure)
+    return path
 
 
 def write_plots(

@@ -125,7 +125,7 @@ def cross_check(data: Mapping[str, Any], report: Report) -> None:
 
     cycle = _find_cycle(
         {
-            g: [r for r in (v.get("requires") or []) if r in groups and r != g]
+            g: [r for r in v.get("requires") or [] if isinstance(r, str) and r in groups and r != g]
             for g, v in groups.items()
             if isinstance(v, Mapping) and isinstance(v.get("requires", []), list)
         }

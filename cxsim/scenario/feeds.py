@@ -24,6 +24,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from cxsim.errors import Problem
+from cxsim.scenario.reading import MAX_TABLE_BYTES, regular_file_problem
 from cxsim.scenario.row_rules import ROW_LIMIT, check_rows
 from cxsim.scenario.samples import folder_of
 from cxsim.scenario.schema import ScenarioModel, as_written, limits_of
@@ -53,13 +54,18 @@ def open_tables(
         path = Path(os.path.abspath(folder / file))
         table = cache.get(path)
         if table is None:
-            if not path.is_file():
+            if not path.exists():
                 report.add(
                     ("samples", index, "file"),
                     "samples table not found",
                     file,
                     f"a CSV file, its path relative to {_shown(folder)}",
                 )
+                continue
+            # A device, a pipe or a folder is never read, nor a table beyond the size limit.
+            problem = regular_file_problem(path, _shown(path), MAX_TABLE_BYTES, "CSV")
+            if problem is not None:
+                report.add(("samples", index, "file"), problem.message, file, problem.allowed)
                 continue
             table, problems = read_table(path, _shown(path))
             report.items.extend(problems)

@@ -1,10 +1,11 @@
 """Reading scenario files: YAML in, one merged mapping out, every value traced to its file.
 
-``yaml.safe_load`` semantics with duplicate keys rejected; YAML syntax errors carry line and
-column. A file is laid out in three layers, lowest first: the file it ``extends:`` (resolved
-the same way), its own keys, then each of its ``include:`` files in order
-(:mod:`~cxsim.scenario.merging` holds the rules). Each value remembers the file it came from,
-so that validation errors can name it.
+Each file is read by :mod:`~cxsim.scenario.reading` (``yaml.safe_load`` semantics, bounded:
+only regular files of limited size, depth and number of values; duplicate keys rejected;
+YAML syntax errors carry line and column). A file is laid out in three layers, lowest first:
+the file it ``extends:`` (resolved the same way), its own keys, then each of its ``include:``
+files in order (:mod:`~cxsim.scenario.merging` holds the rules). Each value remembers the
+file it came from, so that validation errors can name it.
 """
 
 from __future__ import annotations
@@ -12,9 +13,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from cxsim.errors import Problem, ScenarioError
 from cxsim.scenario.merging import (
@@ -25,56 +23,10 @@ from cxsim.scenario.merging import (
     record_origins,
     shadowed,
 )
+from cxsim.scenario.reading import MAX_YAML_BYTES, read_yaml, regular_file_problem
 from cxsim.scenario.samples import unfeed_fixed
 
 __all__ = ["display", "load_merged", "read_yaml", "record_origins"]
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that rejects a key given twice in one mapping (YAML would keep the last)."""
-
-
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
-    seen: dict[Any, yaml.Node] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            mark = key_node.start_mark
-            raise yaml.constructor.ConstructorError(
-                None,
-                None,
-                f"duplicate key {key!r} (first given on line {seen[key].start_mark.line + 1})",
-                mark,
-            )
-        seen[key] = key_node
-    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def read_yaml(path: Path, shown: str | None = None) -> Any:
-    """Parse one YAML file; syntax errors become a ScenarioError with line and column."""
-    shown = shown or str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(Problem(shown, "", "file not found", has_got=False)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(Problem(shown, "", f"cannot read file: {exc}", has_got=False)) from None
-    try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
-        what = exc.problem or str(exc)
-        if exc.context:
-            what = f"{exc.context}: {what}"
-        raise ScenarioError(
-            Problem(shown, "", f"YAML syntax error at {where}: {what}", has_got=False)
-        ) from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError(Problem(shown, "", f"YAML error: {exc}", has_got=False)) from None
 
 
 def load_merged(
@@ -196,11 +148,16 @@ def _target(
             Problem(shown, key, f"{kind} cycle: {loop}", name, "files that form no loop")
         )
         return None
-    if not target.is_file():
+    if not target.exists():
         what = "base file not found" if kind == "extends" else "included file not found"
         problems.append(
             Problem(shown, key, what, name, f"a path relative to {display(path.parent)}")
         )
+        return None
+    problem = regular_file_problem(target, display(target), MAX_YAML_BYTES, "YAML scenario")
+    if problem is not None:
+        # Said where the file is named: a device, a pipe or a folder is never read.
+        problems.append(Problem(shown, key, problem.message, name, problem.allowed))
         return None
     return target
 

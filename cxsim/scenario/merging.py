@@ -145,7 +145,11 @@ def drop_fixed_pairs(merged: Merged, body: Mapping, shown: str) -> None:
     kept = []
     for item in pairs:
         between = item.get("between") if isinstance(item, Mapping) else None
-        named = [p for p in between if p in fixed] if isinstance(between, list) else []
+        named = (
+            [p for p in between if isinstance(p, str) and p in fixed]
+            if isinstance(between, list)
+            else []
+        )
         if not named or _pair(item) in own_keys:
             kept.append(item)
             continue
@@ -277,7 +281,9 @@ def _origin(origins: Mapping[tuple[str, ...], str], path: tuple[str, ...]) -> st
 def _pair(item: Any) -> Any:
     """A correlation's key: the unordered pair of inputs (an unreadable item is its own)."""
     between = item.get("between") if isinstance(item, Mapping) else None
-    return frozenset(between) if isinstance(between, list) else id(item)
+    if isinstance(between, list) and all(isinstance(side, str) for side in between):
+        return frozenset(between)
+    return id(item)  # the schema reports what is wrong with it
 
 
 def _brief(value: Any) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cxsim.errors import Problem
+from cxsim.scenario.reading import MAX_TABLE_BYTES, regular_file_problem
 from cxsim.uncertainty.samples import read_header
 
 __all__ = ["folder_of", "item_origins", "lay_tables", "table_key", "unfeed_fixed"]
@@ -116,7 +117,9 @@ def unfeed_fixed(data: dict, origins: Origins, body: Mapping, shown: str) -> lis
             continue
         columns = entry.get("columns")
         if columns is None:
-            header = read_header(key)
+            # Only a regular file of bounded size is read (the scenario reports any other).
+            unreadable = regular_file_problem(key, str(key), MAX_TABLE_BYTES, "CSV")
+            header = None if unreadable else read_header(key)
             columns = {name: name for name in header or ()}
         if not isinstance(columns, Mapping):
             continue

@@ -34,6 +34,8 @@ from cxsim.uncertainty.distributions import Distribution
 from cxsim.uncertainty.samples import Empirical, SampleTable
 
 INLINE = "<mapping>"
+# Keys that name files, resolved when a file is loaded (never by an override or a mapping).
+FILE_ONLY = ("include", "extends")
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,19 @@ class Scenario:
         problems = []
         for dotted, value in overrides.items():
             parts = tuple(str(dotted).split("."))
+            if parts[0] in FILE_ONLY:
+                # Files are read when a scenario is loaded: an override would be ignored.
+                problems.append(
+                    Problem(
+                        source,
+                        str(dotted),
+                        f"{parts[0]} is read only from scenario files and cannot be overridden",
+                        value,
+                        "a value's dotted path, e.g. segments.core.arpu (to lay another file "
+                        "on top, name it in a scenario file's include:)",
+                    )
+                )
+                continue
             node: Any = data
             for depth, part in enumerate(parts[:-1]):
                 if not isinstance(node, dict) or part not in node:
@@ -174,7 +189,7 @@ class Scenario:
                             dotted,
                             "path goes through a value that is not a mapping",
                             value,
-                            None,
+                            f"{'.'.join(parts[:-1])} itself, set whole",
                         )
                     )
                     continue
@@ -236,7 +251,7 @@ def _drop_fixed_correlations(data: dict, overrides: Mapping[str, Any]) -> list[s
     kept, notes = [], []
     for pair in pairs:
         between = pair.get("between", []) if isinstance(pair, Mapping) else []
-        named = [p for p in between if p in fixed]
+        named = [p for p in between if isinstance(p, str) and p in fixed]
         if named:
             notes.append(
                 f"correlation between {' and '.join(map(str, between))} dropped: "
@@ -379,7 +394,7 @@ def load_scenario(source: str | os.PathLike[str] | Mapping[str, Any]) -> Scenari
     """
     if isinstance(source, Mapping):
         data = copy.deepcopy(dict(source))
-        for key in ("include", "extends"):
+        for key in FILE_ONLY:
             if data.get(key):
                 raise ScenarioError(
                     Problem(

@@ -34,12 +34,27 @@ def _problem(message: str, got: Any, allowed: str, kind: str = "cxsim") -> Pydan
     )
 
 
+class _Described:
+    """A value shown by a description: pydantic renders the context of an error as text, and
+    Python refuses to write an integer of more than 4,300 digits."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
 def to_value(raw: Any) -> Value:
     """A number or a distribution mapping → float or Distribution (else a schema error)."""
     if isinstance(raw, bool):
         raise _problem("expected a number", raw, "a number or a distribution mapping")
     if isinstance(raw, int | float):
-        value = float(raw)
+        try:
+            value = float(raw)
+        except OverflowError:  # an integer beyond float range (given from Python)
+            digits = _Described(f"an integer of {int(raw.bit_length() * 0.30103) + 1} digits")
+            raise _problem("must be a finite number", digits, "a finite number") from None
         if not math.isfinite(value):
             raise _problem("must be a finite number", raw, "a finite number")
         return value
@@ -134,10 +149,16 @@ def _sbg_period(raw: Any) -> str | int:
     # NOTE: a whole number stays an int, so the tornado's walk over float inputs skips it.
     if isinstance(raw, str) and raw in PERIOD_MONTHS:
         return raw
-    if isinstance(raw, int | float) and not isinstance(raw, bool):
-        if math.isfinite(raw) and raw >= 1 and float(raw).is_integer():
-            return int(raw)
-    raise _problem("not a period", raw, "month, quarter, year or a whole number of months (≥ 1)")
+    if isinstance(raw, int) and not isinstance(raw, bool) and 1 <= raw <= 6000:
+        return raw
+    if isinstance(raw, float) and math.isfinite(raw) and 1 <= raw <= 6000 and raw.is_integer():
+        return int(raw)
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw.bit_length() > 64:
+        raw = _Described(f"an integer of {int(raw.bit_length() * 0.30103) + 1} digits")
+    # At most 6,000 months: ten times the longest horizon.
+    raise _problem(
+        "not a period", raw, "month, quarter, year or a whole number of months, 1 to 6000"
+    )
 
 
 class SBG(Strict):

@@ -154,8 +154,9 @@ def write_workbook(
     write_provenance(book.create_sheet(PROVENANCE), provenance)
 
     # A unique name in the same folder keeps os.replace atomic (same file system);
-    # not mkstemp, whose 0600 mode would then stick to the workbook.
-    staging = target.with_name(f".{target.stem}-{uuid.uuid4().hex[:8]}.xlsx")
+    # not mkstemp, whose 0600 mode would then stick to the workbook. The name is one that
+    # cxsim.outputs.folders.clean_leftovers recognises, should this process be killed.
+    staging = target.with_name(f".{target.name}.cxsim-staging-{uuid.uuid4().hex[:8]}.xlsx")
     try:
         book.save(staging)
         os.replace(staging, target)
