@@ -82,7 +82,7 @@ def test_cli_compare_sensitivity_breakeven(capsys, tmp_path):
     assert "break-even work_groups.it.cost.monthly =" in capsys.readouterr().out
     assert main(["breakeven", str(FLAGSHIP), "--param", "responses.churn"]) == 1
     assert "unknown input" in capsys.readouterr().err
-    assert main(["compare", str(FLAGSHIP)]) == 1
+    assert main(["compare", str(FLAGSHIP)]) == 2  # a usage error: one plan
 
 
 def test_cli_set_overrides_and_their_errors(capsys):
@@ -126,7 +126,9 @@ def test_cli_set_overrides_and_their_errors(capsys):
     assert (
         "--set: responses.churn_reduction.max: must be greater than min" in capsys.readouterr().err
     )
-    assert main(["run", minimal, "--set", "novalue"]) == 1
+    with pytest.raises(SystemExit) as info:  # a usage error, as argparse's own
+        main(["run", minimal, "--set", "novalue"])
+    assert info.value.code == 2
     assert "expected PATH=VALUE" in capsys.readouterr().err
 
 
