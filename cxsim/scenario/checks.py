@@ -1,9 +1,10 @@
 """Cross-field rules of a scenario: what no single key's range can say (docs/model.md §1–3, §8).
 
 They run on the merged mapping, tolerant of values the schema rejects, so every problem is
-reported in one pass: one retention model per segment, promoters + detractors ≤ 1, pain
-shares naming known segments and summing to at most 1, months inside the horizon, known and
-acyclic prerequisites, journeys, synergies, capabilities and the maturity assessment.
+reported in one pass: one retention model per segment, promoters + detractors ≤ 1,
+customers ≤ market_size, pain shares naming known segments and summing to at most 1, months
+inside the horizon, known and acyclic prerequisites, journeys, synergies, capabilities and the
+maturity assessment.
 """
 
 from __future__ import annotations
@@ -90,6 +91,15 @@ def cross_check(data: Mapping[str, Any], report: Report) -> None:
                 "promoters + detractors exceed 1",
                 pro[1] + det[1],
                 "promoters + detractors ≤ 1",
+            )
+        customers = _uncertain_range(seg.get("customers"))
+        market = _uncertain_range(seg.get("market_size"))
+        if customers and market and customers[1] > market[0]:
+            report.add(
+                ("segments", name, "customers"),
+                "more customers than the market holds (market_size)",
+                as_written(customers[1]),
+                f"at most {as_written(market[0])}, the smallest market_size",
             )
         if "tenure_months" in seg and "base_age_months" in seg:
             report.add(

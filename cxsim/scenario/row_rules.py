@@ -3,7 +3,8 @@
 :mod:`~cxsim.scenario.checks` checks the scenario's own values (a distribution at its largest
 value). A table's columns come together, one row per draw, so the same rules must hold in
 every row: a segment's pain shares (work groups and journeys) sum to at most 1 and its
-promoters and detractors too, and a perpetuity grows more slowly than every discount rate.
+promoters and detractors too, its customers fit its market, and a perpetuity grows more
+slowly than every discount rate.
 Values not in the table count at their largest (smallest for the discount rate); two
 tables feeding one rule count each other at their worst row.
 """
@@ -66,6 +67,7 @@ def check_rows(
             "promoters + detractors exceed 1 in this row",
             "promoters + detractors ≤ 1 in every row",
         )
+        _market_rule(name, inputs, feeds, report)
     terminal = model.terminal_value
     rate = feeds.get("discount_rate")
     if rate is not None and terminal is not None and terminal.method == "perpetuity":
@@ -78,6 +80,46 @@ def check_rows(
             "at or below the perpetuity's growth (terminal_value.growth), which then has no "
             "finite value",
             f"an annual rate above {terminal.growth:g}",
+        )
+
+
+def _market_rule(
+    name: str,
+    inputs: Mapping[str, float | Distribution],
+    feeds: Mapping[str, Empirical],
+    report: ProblemReport,
+) -> None:
+    """No more customers than the market holds, in every row (the other side at its worst)."""
+    customers, market = f"segments.{name}.customers", f"segments.{name}.market_size"
+    if market not in inputs or (customers not in feeds and market not in feeds):
+        return
+    if customers in feeds:
+        fed = feeds[customers]
+        limit = (
+            float(feeds[market].values.min()) if market in feeds else value_range(inputs[market])[0]
+        )
+        if market in feeds and feeds[market].stream == fed.stream:
+            limit = feeds[market].values
+        rows = np.flatnonzero(fed.values > limit)
+        _rows(
+            report,
+            fed,
+            rows,
+            fed.values,
+            "more customers than the market holds",
+            "at most market_size in every row",
+        )
+    else:
+        fed = feeds[market]
+        largest = value_range(inputs[customers])[1]
+        rows = np.flatnonzero(fed.values < largest)
+        _rows(
+            report,
+            fed,
+            rows,
+            fed.values,
+            "a market smaller than the segment's customers",
+            f"at least {largest:g} (customers at their largest)",
         )
 
 

@@ -76,7 +76,8 @@ def to_value(raw: Any) -> Value:
 
 def as_written(number: float) -> float | int:
     """A whole float shown as the integer a user would have typed (for error messages)."""
-    return int(number) if float(number).is_integer() else number
+    whole = float(number).is_integer() and abs(number) < 1e16  # beyond, keep 1e+306 short
+    return int(number) if whole else number
 
 
 def value_range(value: Value) -> tuple[float, float]:
@@ -86,11 +87,32 @@ def value_range(value: Value) -> tuple[float, float]:
     return (value, value)
 
 
-def _bounded(lo: float | None, hi: float | None, *, lo_open: bool = False, hi_open: bool = False):
+#: Ceilings that keep every output finite (docs/scenario-format.md, "Limits"): money in the
+#: scenario's currency, per customer or per programme item, and counts of customers. Far above
+#: any business (a quadrillion; more people than live), far inside float range even when
+#: multiplied together over 600 months of growth.
+MONEY_CEILING = 1e15
+COUNT_CEILING = 1e10
+#: Referred customers per promoter per month: ten times the shipped scenarios' highest (0.008)
+#: and still a base that cannot outgrow float range (1.05^600 ≈ 5e12) when nothing saturates it.
+REFERRAL_CEILING = 0.05
+# The largest value a draw can take: draws are quantiles of uniforms in [2^-53, 1 - 2^-53].
+_TOP_QUANTILE = 1.0 - 2.0**-53
+
+
+def _bounded(
+    lo: float | None,
+    hi: float | None,
+    *,
+    lo_open: bool = False,
+    hi_open: bool = False,
+    ceiling: float | None = None,
+):
     left = "-inf" if lo is None else f"{lo:g}"
-    right = "inf" if hi is None else f"{hi:g}"
+    top = hi if hi is not None else ceiling
+    right = "inf" if top is None else f"{top:g}"
     opening = "(" if lo_open or lo is None else "["
-    closing = ")" if hi_open or hi is None else "]"
+    closing = ")" if hi_open or top is None else "]"
     allowed = f"{opening}{left}, {right}{closing}"
 
     def check(value: Value) -> Value:
@@ -105,29 +127,59 @@ def _bounded(lo: float | None, hi: float | None, *, lo_open: bool = False, hi_op
                     value.to_dict(),
                     allowed,
                 )
+            # An unbounded distribution (normal, lognormal) by its largest possible draw.
+            largest = (
+                vhi if ceiling is None or math.isfinite(vhi) else value.quantile(_TOP_QUANTILE)
+            )
+            if ceiling is not None and not largest <= ceiling:
+                raise _problem(
+                    f"the distribution can draw {largest:g}, above the ceiling that keeps "
+                    "results finite",
+                    value.to_dict(),
+                    allowed,
+                )
             return value
         too_low = lo is not None and (vlo <= lo if lo_open else vlo < lo)
         too_high = hi is not None and (vhi >= hi if hi_open else vhi > hi)
         if too_low or too_high:
             raise _problem("out of range", as_written(value), allowed)
+        if ceiling is not None and vhi > ceiling:
+            raise _problem(
+                "above the ceiling that keeps results finite", as_written(value), allowed
+            )
         return value
 
+    # Ceilings are not part of the meaningful range a break-even search walks.
     check.bounds = (lo, hi)  # read by bounds_of() for break-even searches
-    check.limits = (lo, hi, lo_open, hi_open, allowed)  # read by limits_of() for samples tables
+    check.limits = (lo, top, lo_open, hi_open, allowed)  # read by limits_of() for samples tables
     return AfterValidator(check)
 
 
-def Uncertain(lo: float | None = None, hi: float | None = None, *, lo_open=False, hi_open=False):
-    """Annotated type of an uncertain scalar restricted to a range."""
+def Uncertain(
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    lo_open=False,
+    hi_open=False,
+    ceiling: float | None = None,
+):
+    """Annotated type of an uncertain scalar restricted to a range (and below ``ceiling``)."""
     return Annotated[
-        Any, BeforeValidator(to_value), _bounded(lo, hi, lo_open=lo_open, hi_open=hi_open)
+        Any,
+        BeforeValidator(to_value),
+        _bounded(lo, hi, lo_open=lo_open, hi_open=hi_open, ceiling=ceiling),
     ]
 
 
 Share = Uncertain(0.0, 1.0)
 NonNegative = Uncertain(0.0, None)
 Positive = Uncertain(0.0, None, lo_open=True)
-Money = Uncertain(0.0, None)
+Money = Uncertain(0.0, None, ceiling=MONEY_CEILING)
+Count = Uncertain(0.0, None, ceiling=COUNT_CEILING)
+PositiveCount = Uncertain(0.0, None, lo_open=True, ceiling=COUNT_CEILING)
+# Months of a customer's life (a century) and a month's contacts per customer: beyond these a
+# starting mix or a cost to serve means nothing, and numbers could leave float range.
+Age = Uncertain(0.0, None, ceiling=1200.0)
 
 
 class Strict(BaseModel):
@@ -200,23 +252,23 @@ class Segment(Strict):
     """A customer segment and its no-programme economics (docs/model.md §1, §5)."""
 
     description: str = ""
-    customers: Positive
+    customers: PositiveCount
     arpu: Money
     gross_margin: Uncertain(-1.0, 1.0)
     monthly_churn: Uncertain(0.0, 1.0, lo_open=True, hi_open=True) | None = None
     sbg: SBG | None = None
-    tenure_months: NonNegative | None = None
-    base_age_months: Uncertain(1.0, None) = 120.0
+    tenure_months: Age | None = None
+    base_age_months: Uncertain(1.0, None, ceiling=1200.0) = 120.0
     share_of_wallet: Uncertain(0.0, 1.0, lo_open=True)
     promoters: Share
     detractors: Share
-    contacts_per_customer: NonNegative
+    contacts_per_customer: Uncertain(0.0, None, ceiling=1000.0)
     cost_per_contact: Money
-    new_customers_per_month: NonNegative
+    new_customers_per_month: Count
     cac: Money
-    referral_rate: Share
+    referral_rate: Uncertain(0.0, REFERRAL_CEILING)
     referral_cost: Money
-    market_size: Positive | None = None
+    market_size: PositiveCount | None = None
     responses: ResponseOverrides = Field(default_factory=ResponseOverrides)
 
 
@@ -334,8 +386,9 @@ class OperatingModel(Strict):
 
     targeting_floor: Share = 0.5
     execution_floor: Share = 0.4
-    acquisition_uplift: NonNegative = 0.3
-    promise_penalty: NonNegative = 1.0
+    # Ceilings: a tenfold lift of paid acquisition, churn at most 11 times as likely.
+    acquisition_uplift: Uncertain(0.0, None, ceiling=10.0) = 0.3
+    promise_penalty: Uncertain(0.0, None, ceiling=10.0) = 1.0
     execution_from_assessment: bool = True
 
 
