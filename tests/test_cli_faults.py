@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import signal
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import pytest
 import cxsim.montecarlo
 from cxsim.cli import main
 from cxsim.cli.arguments import EXIT_CODES
-from cxsim.outputs.folders import PAUSE_FOR_TESTS
+from cxsim.outputs.folders import MARKER, PAUSE_FOR_TESTS
 from tests.test_results_folders import (
     MINIMAL,
     QUICK,
@@ -68,13 +69,18 @@ def test_a_run_writing_next_to_a_killed_one_cleans_up_after_it(tmp_path, capsys)
     os.rename(old, tmp_path / ".case.cxsim-old-0123abcd")
     (tmp_path / ".case.cxsim-staging-89abcdef").mkdir()
     (tmp_path / ".book.xlsx.cxsim-staging-89abcdef.xlsx").write_bytes(b"half")
+    # Staged by an earlier cxsim (tempfile.mkdtemp): removed only if it holds its files alone.
+    shutil.copytree(old.parent / ".case.cxsim-old-0123abcd", tmp_path / ".case-k3j_9xq2")
+    (tmp_path / ".case-k3j_9xq2" / MARKER).unlink()
+    shutil.copytree(tmp_path / ".case-k3j_9xq2", tmp_path / ".mine-abcdefgh")
+    (tmp_path / ".mine-abcdefgh" / "notes.txt").write_text("mine")
     capsys.readouterr()
     assert run(MINIMAL, "--out", tmp_path / "other", *QUICK) == 0
     err = capsys.readouterr().err
     assert "restored the previous results" in err
-    assert err.count("removed, left by a run that was stopped") == 2
+    assert err.count("removed, left by a run that was stopped") == 3
     assert snapshot(old) == before
-    assert hidden(tmp_path) == []
+    assert hidden(tmp_path) == [".mine-abcdefgh"]
 
 
 @pytest.mark.parametrize(

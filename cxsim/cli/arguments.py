@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import sys
 from pathlib import Path
 
 from cxsim.errors import CxsimError, Problem, ScenarioError
@@ -145,12 +146,17 @@ def load_scenario_with_sets(path: Path, sets: list[str]):
     return scenario
 
 
+def say_note(note: str) -> None:
+    """A note about the files (what a stopped run left and was cleaned up), on stderr."""
+    print(f"note: {note}", file=sys.stderr)
+
+
 def chart_outputs(scenario, file: Path, charts: dict[str, Path | None]):
     """The chart files a command writes (option → path), as checked, claimable outputs:
     never an input of the run, a parent that can be written; existing charts are replaced."""
     from cxsim.outputs.folders import Outputs, run_inputs
 
-    outputs = Outputs(run_inputs(scenario, file))
+    outputs = Outputs(run_inputs(scenario, file), on_note=say_note)
     for option, path in charts.items():
         outputs.add_file(path, option, replace=True)
     return outputs

@@ -16,6 +16,7 @@ from cxsim.cli.arguments import (
     non_negative_int,
     positive_int,
     positive_number,
+    say_note,
 )
 from cxsim.errors import ScenarioError
 
@@ -93,13 +94,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     # Every output path is checked and claimed before anything is computed, and written
     # only once everything is computed: a bad path fails at once, a failure or interrupt
     # (a lost cluster, Ctrl-C, SIGTERM) leaves nothing behind, and a racing run stops here.
-    outputs = Outputs(run_inputs(scenario, args.file), force=args.force)
+    outputs = Outputs(run_inputs(scenario, args.file), force=args.force, on_note=say_note)
     outputs.add_folder(args.out, "--out")
     outputs.add_folder(args.plots, "--plots")
     outputs.add_file(args.xlsx, "--xlsx", suffixes=(".xlsx",))
     with outputs:
-        for note in outputs.notes:
-            print(f"note: {note}", file=sys.stderr)
         _simulate_and_write(scenario, args, outputs)
     return EXIT_OK
 

@@ -23,7 +23,6 @@ OS errors (a read-only or full disk, a path through a file) become one-line
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import os
 import re
 import shutil
@@ -33,73 +32,34 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cxsim._version import __version__
 from cxsim.errors import CxsimError
 from cxsim.outputs.locks import Busy, Lock
+from cxsim.outputs.targets import (
+    MARKER,
+    Target,
+    check_inputs,
+    check_kind,
+    check_nesting,
+    check_parent,
+    check_replaceable,
+    could_not_write,
+    run_inputs,
+    write_marker,
+)
 
-#: The file cxsim writes into every results folder, listing the files it wrote there.
-MARKER = ".cxsim-results"
-_MARKER_HEAD = "cxsim results folder"
 #: Test-only: when set to a file path, a run creates that file once its staged output is
 #: complete, then waits while the file exists (up to a minute) before swapping it in, so that
 #: tests can kill it, or start a second run, while it writes. Never set it otherwise.
 PAUSE_FOR_TESTS = "CXSIM_TEST_PAUSE_WHILE_WRITING"
 _LEFTOVER = re.compile(r"^\.(?P<name>.+)\.cxsim-(?P<kind>staging|old)-[0-9a-f]{8}(\.[^.]*)?$")
-
-
-def could_not_write(path: Path | str, exc: OSError) -> CxsimError:
-    """``PATH: could not write: reason`` for an OS error while writing ``path``."""
-    return CxsimError(f"{path}: could not write: {exc.strerror or exc}")
-
-
-def run_inputs(scenario, main: Path | None = None) -> list[Path]:
-    """Every file a run reads, which no output may replace or sit above.
-
-    The scenario file, every file it was read from (``extends:`` base, includes), its
-    ``samples:`` tables, and the data files its calibrations name (``provenance:
-    ...data_file``, relative to the working folder or to the scenario file) that exist.
-    """
-    found = [Path(main)] if main is not None else []
-    found += [Path(name) for name in scenario.files]
-    found += list(scenario.tables)
-    folder = Path(scenario.source).parent if main is None else Path(main).parent
-    for data_file in _data_files(scenario.model.provenance):
-        found += [p for p in (Path(data_file), folder / data_file) if p.is_file()]
-    return found
-
-
-def _data_files(node) -> Iterator[str]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "data_file" and isinstance(value, str | os.PathLike):
-                yield str(value)
-            else:
-                yield from _data_files(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _data_files(value)
-
-
-@dataclass
-class Target:
-    """One path a run writes: a folder or a file, named by the option that asked for it."""
-
-    path: Path  # absolute, symlinks not followed
-    option: str
-    folder: bool
-    replace: bool  # --force (files: replace an existing one; folders: one cxsim wrote)
-    suffixes: tuple[str, ...] = ()
-    outer: Target | None = None  # the folder target this one is written inside
-    lock: Lock | None = None
-    staging: Path | None = None
-    written: bool = False  # swapped in: a later writing() leaves it alone
-
-    def place(self) -> Path:
-        """Where the writer writes this target now (inside the staging of its outermost)."""
-        if self.outer is None:
-            assert self.staging is not None, "write only inside Outputs.writing()"
-            return self.staging
-        return self.outer.place() / self.path.relative_to(self.outer.path)
+# Before the names above, a results folder was staged as `.NAME-XXXXXXXX` (tempfile.mkdtemp):
+# recognised as a leftover only when it holds nothing but the files cxsim then wrote.
+_EARLIER = re.compile(r"^\.(?P<name>.+)-[a-z0-9_]{8}$")
+_EARLIER_FILES = {
+    "summary.csv", "outcomes.csv", "cash_flow_yearly.csv", "horizon.csv", "segment_economics.csv",
+    "lagging_quantiles.csv", "leading_quantiles.csv", "cash_flow.csv", "leading.csv",
+    "lagging.csv", "scenario.yaml", "run.json",
+}  # fmt: skip
 
 
 @dataclass
@@ -117,7 +77,8 @@ class Outputs:
     inputs: Iterable[Path]
     force: bool = False
     targets: list[Target] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what claiming cleaned up after others
+    on_note: Callable[[str], None] | None = None  # told each note as it is made
     _made: list[Path] = field(default_factory=list)
 
     def add_folder(self, path: Path | None, option: str) -> None:
@@ -133,11 +94,12 @@ class Outputs:
 
     # -- before computing -----------------------------------------------------------------
     def __enter__(self) -> Outputs:
-        self.check()
+        self.check()  # before creating anything, so that a bad path fails at once
         try:
             for target in self.targets:
                 if target.outer is None:
                     self._claim(target)
+            self.check()  # again under the claims: leftovers may have been put back
         except BaseException:
             self.release()
             raise
@@ -152,14 +114,14 @@ class Outputs:
         for target in self.targets:
             if target.path.name == "":
                 raise CxsimError(f"{target.path}: {target.option} cannot be the root folder")
-            _check_nesting(target, self.targets)
+            check_nesting(target, self.targets)
             target.outer = _outermost(target, self.targets)
-            _check_kind(target)
-            _check_inputs(target, inputs)
+            check_kind(target)
+            check_inputs(target, inputs)
             if target.outer is None:
-                _check_parent(target.path)
+                check_parent(target.path)
                 if target.folder:
-                    _check_replaceable(target)
+                    check_replaceable(target)
                 elif target.path.exists() and not target.replace:
                     raise CxsimError(f"{target.path}: file exists; use --force to replace it")
 
@@ -167,6 +129,8 @@ class Outputs:
         parent = target.path.parent
         try:
             self._made += _make_folders(parent)
+            # One lock file however the folder is spelled (relative, through a link).
+            parent = parent.resolve()
             target.lock = Lock.take(parent / f".{target.path.name}.cxsim-lock")
         except Busy as busy:
             raise CxsimError(
@@ -175,9 +139,13 @@ class Outputs:
             ) from None
         except OSError as exc:
             raise could_not_write(target.path, exc) from None
+        notes = clean_leftovers(parent, target.path.name)
         if target.lock.stale:
-            self.notes.append(f"{target.path}: a run writing it was stopped ({target.lock.stale})")
-        self.notes += clean_leftovers(parent, target.path.name)
+            notes.insert(0, f"{target.path}: a run writing it was stopped ({target.lock.stale})")
+        for note in notes:
+            self.notes.append(note)
+            if self.on_note is not None:
+                self.on_note(note)
 
     def release(self) -> None:
         """Give up every claim; remove staging and the folders made for a run that wrote
@@ -209,7 +177,7 @@ class Outputs:
             # Innermost first, so that an outer folder's marker lists the inner one's.
             for target in sorted(self.targets, key=lambda t: -len(t.path.parts)):
                 if target.folder and _outermost_of(target) in outer:
-                    _write_marker(target.place())
+                    write_marker(target.place())
             _pause_for_tests()
             for target in outer:
                 if target.folder or target.staging.exists():  # a file may go unwritten
@@ -258,117 +226,6 @@ def _outermost(target: Target, targets: list[Target]) -> Target | None:
     return min(around, key=lambda t: len(t.path.parts)) if around else None
 
 
-def _check_nesting(target: Target, targets: list[Target]) -> None:
-    for other in targets:
-        if other is target or other.folder:
-            continue
-        if other.path == target.path or other.path in target.path.parents:
-            raise CxsimError(
-                f"{target.path}: {target.option} is the file {other.option} writes; "
-                "give them different paths"
-            )
-
-
-def _check_kind(target: Target) -> None:
-    path = target.path
-    if target.folder and path.exists() and not path.is_dir():
-        raise CxsimError(f"{path}: exists and is not a folder; {target.option} needs a folder")
-    if not target.folder:
-        if target.suffixes and path.suffix.lower() not in target.suffixes:
-            endings = " or ".join(target.suffixes)
-            raise CxsimError(f"{path}: {target.option} needs a file name ending in {endings}")
-        if path.is_dir():
-            raise CxsimError(f"{path}: is a folder; {target.option} needs a file name")
-
-
-def _check_inputs(target: Target, inputs: list[Path]) -> None:
-    resolved = target.path.resolve()
-    for item in inputs:
-        if item == resolved or resolved in item.parents:
-            shown = _shown(item)
-            if target.folder:
-                raise CxsimError(
-                    f"{target.path}: the folder holds the input {shown}; "
-                    f"choose another {target.option}"
-                )
-            raise CxsimError(f"{target.path}: is the input {shown}; choose another {target.option}")
-
-
-def _shown(path: Path) -> str:
-    """Relative to the working folder when inside it, else in full."""
-    try:
-        shown = os.path.relpath(path)
-    except ValueError:  # another drive
-        return str(path)
-    return str(path) if shown.startswith("..") else shown
-
-
-def _check_parent(path: Path) -> None:
-    """The nearest existing ancestor must be a folder this process can write in."""
-    ancestor = path.parent
-    while not ancestor.exists() and not ancestor.is_symlink():
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise CxsimError(f"{path}: could not write: {ancestor} is a file, not a folder")
-    if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise CxsimError(f"{path}: could not write: permission denied in {ancestor}")
-
-
-def _check_replaceable(target: Target) -> None:
-    """An existing folder may be written only if empty, or with ``--force`` if cxsim wrote
-    everything in it (its marker lists every file it holds)."""
-    path = target.path
-    if not path.is_dir():
-        return
-    present = sorted(_files_under(path))
-    if not present and not any(path.iterdir()):
-        return
-    if not target.replace:
-        raise CxsimError(
-            f"{path}: folder exists and is not empty; use --force to replace it "
-            "(only a results folder cxsim wrote)"
-        )
-    listed = _read_marker(path / MARKER)
-    if listed is None:
-        raise CxsimError(
-            f"{path}: not a folder cxsim wrote (no {MARKER} file in it), so --force will not "
-            f"replace it; choose another {target.option}, or empty it yourself"
-        )
-    extra = [name for name in present if name not in listed and name != MARKER]
-    if extra:
-        more = f" and {len(extra) - 1} more" if len(extra) > 1 else ""
-        raise CxsimError(
-            f"{path}: holds {extra[0]}{more}, which cxsim did not write, so --force will not "
-            f"replace it; move {'them' if more else 'it'} away or choose another {target.option}"
-        )
-
-
-def _files_under(folder: Path) -> Iterator[str]:
-    """Every file and link under ``folder`` (links not followed), as relative POSIX paths."""
-    for root, dirs, files in os.walk(folder):
-        for name in files + [d for d in dirs if os.path.islink(os.path.join(root, d))]:
-            yield Path(os.path.relpath(os.path.join(root, name), folder)).as_posix()
-
-
-def _write_marker(folder: Path) -> None:
-    names = sorted(name for name in _files_under(folder) if name != MARKER)
-    stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    head = (
-        f"{_MARKER_HEAD}: written by cxsim {__version__} on {stamp}. cxsim run --force may "
-        "replace this folder while it holds only the files listed below.\n"
-    )
-    (folder / MARKER).write_text(head + "".join(f"{name}\n" for name in names), "utf-8")
-
-
-def _read_marker(path: Path) -> set[str] | None:
-    try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-    head, _, rest = text.partition("\n")
-    return set(rest.splitlines()) if head.startswith(_MARKER_HEAD) else None
-
-
 def _make_folders(folder: Path) -> list[Path]:
     """Create ``folder`` and its missing parents; return those created, outermost first."""
     missing = []
@@ -398,7 +255,7 @@ def _commit(target: Target) -> None:
     if not os.path.lexists(path):
         os.rename(staging, path)
         return
-    _check_replaceable(target)  # again: files may have been added while the run computed
+    check_replaceable(target)  # again: files may have been added while the run computed
     old = path.parent / f".{path.name}.cxsim-old-{uuid.uuid4().hex[:8]}"
     os.rename(path, old)
     try:
@@ -422,7 +279,7 @@ def clean_leftovers(parent: Path, name: str | None = None) -> list[str]:
     except OSError:
         return notes
     for entry in entries:
-        match = _LEFTOVER.match(entry)
+        match = _LEFTOVER.match(entry) or _earlier_staging(parent, entry)
         if match is None:
             continue
         owner = match["name"]
@@ -433,13 +290,25 @@ def clean_leftovers(parent: Path, name: str | None = None) -> list[str]:
             except (Busy, OSError):
                 continue  # a live run is writing it
         try:
-            notes.append(_clean_one(parent, entry, owner, match["kind"]))
+            kind = match.groupdict().get("kind") or "staging"
+            notes.append(_clean_one(parent, entry, owner, kind))
         except OSError as exc:
             notes.append(f"{parent / entry}: left by a stopped run; could not remove it: {exc}")
         finally:
             if lock is not None:
                 lock.release()
     return notes
+
+
+def _earlier_staging(parent: Path, entry: str) -> re.Match[str] | None:
+    match = _EARLIER.match(entry)
+    if match is None or not (parent / entry).is_dir() or (parent / entry).is_symlink():
+        return None
+    try:
+        names = set(os.listdir(parent / entry))
+    except OSError:
+        return None
+    return match if names and names <= _EARLIER_FILES else None
 
 
 def _clean_one(parent: Path, entry: str, owner: str, kind: str) -> str:
