@@ -128,7 +128,11 @@ def _number_problem(name: str, value: object) -> Problem | None:
             else:
                 allowed = "a number, written without quotes (YAML reads 1e-3 as text; write 1.0e-3)"
         return (name, "must be a number", value, allowed)
-    if not math.isfinite(float(value)):
+    try:
+        finite = math.isfinite(float(value))
+    except OverflowError:  # an integer beyond float range
+        finite = False
+    if not finite:
         return (name, "must be finite", value, "a finite number")
     return None
 
