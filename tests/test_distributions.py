@@ -180,8 +180,11 @@ def test_streams_and_seeds_give_different_uncorrelated_numbers():
     assert abs(np.corrcoef(base[:-1], base[1:])[0, 1]) < 0.02
 
 
-def test_uniforms_seed_and_stream_taken_modulo_2_64():
-    np.testing.assert_array_equal(uniforms(-1, 5, 0, 10), uniforms(2**64 - 1, 5, 0, 10))
+def test_uniforms_refuse_seeds_outside_64_bits_and_take_streams_modulo_2_64():
+    for seed in (-1, 2**64, 2**64 + 3):  # wrapping would silently repeat another seed's draws
+        with pytest.raises(ValueError, match=r"from 0 to 2\*\*64 − 1"):
+            uniforms(seed, 5, 0, 10)
+    assert uniforms(2**64 - 1, 5, 0, 10).shape == (10,)
     np.testing.assert_array_equal(uniforms(3, 2**64 + 5, 0, 10), uniforms(3, 5, 0, 10))
 
 

@@ -22,6 +22,7 @@ import numpy as np
 from cxsim.errors import CxsimError
 from cxsim.model.responses import LEVERS
 from cxsim.montecarlo.executors import check_executor, ordered, workers_of
+from cxsim.montecarlo.footprint import check_max_memory, check_memory, estimate_peak, fits
 from cxsim.montecarlo.memory import keep_freed_memory
 from cxsim.montecarlo.progress import ProgressBar
 from cxsim.montecarlo.tasks import (
@@ -44,6 +45,7 @@ from cxsim.outputs.streamed import BLOCK, SummaryResult
 from cxsim.outputs.views import BaseResult
 from cxsim.scenario import Scenario, load_scenario
 from cxsim.uncertainty.sampling import new_seed
+from cxsim.uncertainty.streams import check_seed
 
 __all__ = [
     "KEEPS",
@@ -81,6 +83,7 @@ def simulate(
     fixed: Mapping[str, float] | None = None,
     groups_on: Collection[str] | str | None = None,
     levers: Collection[str] | str = LEVERS,
+    max_memory: int | None = None,
 ) -> BaseResult:
     """Simulate a scenario: programme and no-programme baseline on paired draws.
 
@@ -123,6 +126,11 @@ def simulate(
         Money levers that respond: ``retention``, ``share_of_wallet``, ``referrals``,
         ``cost_to_serve`` and ``acquisition`` (branding's lift of paid acquisitions); default
         all. One name may be given as a string.
+    max_memory : int, optional
+        Bytes the run may take. Before allocating anything, the run's peak memory is
+        estimated (:mod:`cxsim.montecarlo.footprint`) and the run is refused when the estimate
+        exceeds ``max_memory`` or the memory available (``MemAvailable``, a container's
+        ``memory.max``), with the estimate and the way out (``keep="summary"``, fewer draws).
 
     Returns
     -------
@@ -134,8 +142,8 @@ def simulate(
     ------
     CxsimError
         For draws, seeds or a target error that are not valid, an unknown ``keep``, levers,
-        work groups or inputs, a fixed value that is not a finite number, or an executor with
-        ``keep="all"``.
+        work groups or inputs, a fixed value that is not a finite number, an executor with
+        ``keep="all"``, or a run whose estimated memory would not fit.
 
     Examples
     --------
@@ -159,7 +167,17 @@ def simulate(
     target = _check_target(target_error)
     draws = _whole("draws", draws, 1) if draws is not None else (TARGET_CAP if target else 1)
     executor = check_executor(executor)
+    limit = check_max_memory(max_memory)
+    asked = keep
     keep, notes = _choose_keep(scenario, keep, draws, target, executor)
+    footprint = estimate_peak(scenario, draws, keep, chunk, executor)
+    if asked == "auto" and keep == "all" and not fits(footprint, limit):
+        keep, footprint = "summary", estimate_peak(scenario, draws, "summary", chunk, executor)
+        notes.append(
+            "kept summaries only, as every draw's monthly arrays would not fit in memory: "
+            "outcomes per draw, monthly means and bands"
+        )
+    check_memory(footprint, draws, keep, limit)
     spec = RunSpec(
         scenario=scenario,
         seed=seed,
@@ -270,9 +288,12 @@ def _choose_keep(
 def _check_seed(seed: Any) -> int:
     if seed is None:
         return new_seed()
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise CxsimError(f"seed must be a whole number ≥ 0 (got {seed!r})")
-    return int(seed)
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise CxsimError(f"seed must be a whole number from 0 to 2**64 − 1 (got {seed!r:.60})")
+    try:
+        return check_seed(int(seed))
+    except ValueError as exc:
+        raise CxsimError(str(exc)) from None
 
 
 def _whole(name: str, value: Any, low: int) -> int:

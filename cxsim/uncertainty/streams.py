@@ -12,7 +12,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["normal_scores", "stream_id", "uniforms"]
+__all__ = ["SEEDS", "check_seed", "normal_scores", "stream_id", "uniforms"]
+
+#: Seeds are whole numbers in ``[0, SEEDS)``: the generator's key is 64 bits, so a larger seed
+#: would wrap onto a smaller one and silently repeat its draws.
+SEEDS = 2**64
 
 # splitmix64 constants (Steele, Lea & Flood 2014; finaliser "Mix13" by D. Stafford).
 _MASK64 = (1 << 64) - 1
@@ -71,6 +75,26 @@ def _mix64_inplace(x: np.ndarray, scratch: np.ndarray) -> None:
     np.bitwise_xor(x, scratch, out=x)
 
 
+def check_seed(seed: int) -> int:
+    """``seed`` as an int in ``[0, 2**64)``; anything else is refused, never wrapped.
+
+    >>> check_seed(2**64)
+    Traceback (most recent call last):
+    ...
+    ValueError: seed must be a whole number from 0 to 2**64 − 1 (got 18446744073709551616)
+    """
+    value = operator.index(seed)
+    if not 0 <= value < SEEDS:
+        digits = len(str(value)) if value.bit_length() < 256 else None
+        shown = (
+            str(value)
+            if digits
+            else f"a whole number of about {value.bit_length() * 0.30103:,.0f} digits"
+        )
+        raise ValueError(f"seed must be a whole number from 0 to 2**64 − 1 (got {shown})")
+    return value
+
+
 def check_range(start: int, stop: int) -> tuple[int, int]:
     start, stop = operator.index(start), operator.index(stop)
     if not 0 <= start <= stop:
@@ -89,7 +113,7 @@ def uniforms(seed: int, stream: int, start: int, stop: int) -> np.ndarray:
     Parameters
     ----------
     seed : int
-        Run seed; any integer (taken modulo 2**64).
+        Run seed, ``0 <= seed < 2**64`` (:func:`check_seed`).
     stream : int
         Stream id, usually :func:`stream_id` of the input's path (modulo 2**64).
     start, stop : int
@@ -109,7 +133,7 @@ def uniforms(seed: int, stream: int, start: int, stop: int) -> np.ndarray:
     True
     """
     start, stop = check_range(start, stop)
-    seed = operator.index(seed) & _MASK64
+    seed = check_seed(seed)
     stream = operator.index(stream) & _MASK64
     key1 = _mix64(_mix64(seed + _GOLDEN_GAMMA) ^ stream)
     key2 = _mix64(key1 ^ _KEY2_SALT)

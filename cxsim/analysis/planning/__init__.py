@@ -42,6 +42,7 @@ from cxsim.analysis.planning.space import decision_items
 from cxsim.errors import CxsimError
 from cxsim.montecarlo.executors import check_executor
 from cxsim.scenario import Scenario, load_scenario
+from cxsim.uncertainty.streams import check_seed
 
 __all__ = ["RISKS", "OptimizationResult", "optimize"]
 
@@ -107,6 +108,10 @@ def optimize(
     for name, value, low in (("draws", draws, 1), ("seed", seed, 0), ("max_passes", max_passes, 1)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
             raise CxsimError(f"{name} must be a whole number ≥ {low} (got {value!r})")
+    try:
+        check_seed(seed)
+    except ValueError as exc:
+        raise CxsimError(str(exc)) from None
     fractions = _check_grid("targets", targets, lambda f: 0 < f <= 1, "fractions in (0, 1]")
     shifts = _check_grid(
         "start_shifts", start_shifts, lambda s: s >= 0 and float(s).is_integer(), "whole months ≥ 0"

@@ -32,6 +32,7 @@ from cxsim.analysis.planning.space import Item, Option, Plan, describe_plan
 from cxsim.outputs.fitted import Table
 from cxsim.outputs.mc_error import mean_se, quantile_se
 from cxsim.outputs.summary import format_error, format_value
+from cxsim.uncertainty.streams import SEEDS
 
 if TYPE_CHECKING:
     from cxsim.analysis.planning.result import OptimizationResult
@@ -156,7 +157,7 @@ def recheck(search: Search, best: Evaluation, own: Evaluation | None) -> pd.Data
         rows["runner-up (own plan)" if own_too else "runner-up"] = runner_up
     if own is not None and own.plan not in [r.plan for r in rows.values()]:
         rows["own plan" if own.feasible else "own plan (over the budget)"] = own
-    seed = search.seed + RECHECK_SEED_OFFSET
+    seed = (search.seed + RECHECK_SEED_OFFSET) % SEEDS  # the largest seed's next is 0
     evaluator = Evaluator(search.scenario, search.draws, seed)
     variants = [search.variant(r.plan) for r in rows.values()]
     fresh = evaluator.evaluate(variants, search.executor)
