@@ -9,6 +9,7 @@ that must work: exponent numbers and merge keys.
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 import pytest
@@ -168,3 +169,42 @@ def test_parsing_leaves_the_recursion_limit_alone():
     with pytest.raises(cxsim.ScenarioError):
         parse_yaml("a: " + "[" * 5000 + "]" * 5000 + "\n", "t.yaml")
     assert sys.getrecursionlimit() == before
+
+
+def test_a_control_character_is_located():
+    with pytest.raises(cxsim.ScenarioError, match=r"t\.yaml:2: a character YAML does not allow"):
+        parse_yaml("a: 1\n\x1fb: 2\n", "t.yaml")
+
+
+def _deep(levels):
+    value = 1
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+def _loop():
+    value: list = []
+    value.append(value)
+    return value
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (_loop(), "a value that contains itself"),
+        (_deep(3000), "nested more than 100 deep"),
+        ({1: 2}, "a key must be text (got 1"),
+        ({"a": {None: 1}}, "provenance.note.a: a key must be text (got None"),
+    ],
+    ids=["loop", "deep", "number-key", "null-key"],
+)
+def test_data_made_in_python_is_held_to_the_file_rules(minimal, value, expected):
+    # The same rules as a file's, before anything walks the data (a traceback before).
+    minimal["provenance"] = {"note": value}
+    with pytest.raises(cxsim.ScenarioError, match=re.escape(expected)):
+        cxsim.load_scenario(minimal)
+    minimal["provenance"] = {}
+    scenario = cxsim.load_scenario(minimal)
+    with pytest.raises(cxsim.ScenarioError, match="--set: provenance.note: "):
+        scenario.with_overrides({"provenance.note": value}, source="--set")

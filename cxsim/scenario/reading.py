@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ __all__ = [
     "read_bounded",
     "read_yaml",
     "regular_file_problem",
+    "shape_problems",
 ]
 
 #: Largest scenario file read: 1 MB (the shipped ones are under 13 kB; 1 MB parses in ~12 s).
@@ -228,6 +230,27 @@ def _key_name(node: yaml.Node, path: tuple[str, ...]) -> str:
     raise _Refused(node.start_mark, path, f"a key must be text, not {what}", None, "a name")
 
 
+def shape_problems(node: Any, path: tuple, inside: tuple = ()) -> Iterator[tuple[tuple, str, Any]]:
+    """What :func:`parse_yaml` refuses, found in data made in Python (a mapping, an override):
+    ``(path, message, key)`` for keys that are not text, nesting deeper than
+    :data:`MAX_DEPTH` and a value that contains itself."""
+    if not isinstance(node, Mapping | list | tuple):
+        return
+    if any(node is outer for outer in inside):
+        yield path, "a value that contains itself", None
+        return
+    if len(inside) >= MAX_DEPTH:
+        yield path, f"nested more than {MAX_DEPTH} deep", None
+        return
+    inside = (*inside, node)
+    items = node.items() if isinstance(node, Mapping) else enumerate(node)
+    for key, value in items:
+        if isinstance(node, Mapping) and not isinstance(key, str):
+            yield path, "a key must be text", key
+        else:
+            yield from shape_problems(value, (*path, key), inside)
+
+
 def regular_file_problem(path: Path, shown: str, limit: int, what: str) -> Problem | None:
     """Why ``path`` cannot be read as an input file (not a regular file, too large), or None."""
     try:
@@ -303,7 +326,20 @@ def read_yaml(path: Path, shown: str | None = None) -> Any:
 
 def parse_yaml(text: str, shown: str) -> Any:
     """Parse YAML text (a file's, or a ``--set`` value) within the limits above."""
-    loader = _ScenarioLoader(text)
+    try:
+        # The reader checks every character when it is built: control characters are refused.
+        loader = _ScenarioLoader(text)
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise ScenarioError(
+            Problem(
+                f"{shown}:{line}",
+                "",
+                f"a character YAML does not allow (code {exc.character:#x}: {exc.reason})",
+                has_got=False,
+                allowed="printable text; write control characters as escapes in double quotes",
+            )
+        ) from None
     try:
         node = loader.get_single_node()
         if node is None:

@@ -28,6 +28,7 @@ from cxsim.scenario.checks import cross_check, topological_order
 from cxsim.scenario.feeds import attach_tables, open_tables, raw_entries, unfeed
 from cxsim.scenario.loading import display, load_merged, record_origins
 from cxsim.scenario.problems import ProblemReport, dedupe
+from cxsim.scenario.reading import shape_problems
 from cxsim.scenario.schema import RESPONSE_KEYS, ScenarioModel, Segment
 from cxsim.uncertainty.copula import check_correlation
 from cxsim.uncertainty.distributions import Distribution
@@ -163,6 +164,13 @@ class Scenario:
                         "on top, name it in a scenario file's include:)",
                     )
                 )
+                continue
+            shape = [
+                Problem(source, str(dotted), message, has_got=False)
+                for _, message, _ in shape_problems(value, ())
+            ]
+            if shape:
+                problems += shape[:1]
                 continue
             node: Any = data
             for depth, part in enumerate(parts[:-1]):
@@ -307,6 +315,7 @@ def validate(
                 source, "", "a scenario must be a mapping", type(data).__name__, "a mapping of keys"
             )
         )
+    _check_shape(data, report)
     model = None
     try:
         model = ScenarioModel.model_validate(dict(data))
@@ -326,6 +335,16 @@ def validate(
         raise ScenarioError(dedupe(report.items))
     assert model is not None
     return Scenario(model, data, source, origins, used)
+
+
+def _check_shape(data: Any, report: ProblemReport) -> None:
+    """Refuse what a file's reader refuses (cxsim.scenario.reading) in data made in Python:
+    names are text (the rules compare, sort and suggest names) and the walks recurse."""
+    for path, message, got in shape_problems(data, ()):
+        named = "key" in message  # a key that is not text: show it
+        report.add(path, message, got, "a name (text)" if named else None, named)
+    if report.items:
+        raise ScenarioError(report.items)
 
 
 def _check_correlations(model: ScenarioModel, report: ProblemReport) -> None:
@@ -393,6 +412,7 @@ def load_scenario(source: str | os.PathLike[str] | Mapping[str, Any]) -> Scenari
     40.0
     """
     if isinstance(source, Mapping):
+        _check_shape(source, ProblemReport({(): INLINE}, INLINE))
         data = copy.deepcopy(dict(source))
         for key in FILE_ONLY:
             if data.get(key):
