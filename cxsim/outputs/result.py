@@ -31,6 +31,7 @@ from cxsim.model.finance import (
 from cxsim.model.leading import running_share, total_cost
 from cxsim.model.operating_model import promise_gap
 from cxsim.model.responses import LEVERS
+from cxsim.outputs.streamed import draw_moments
 from cxsim.outputs.views import ALL, COST_PARTS, LEVER_LINES, QUANTILES, YEARLY, Band, BaseResult
 
 if TYPE_CHECKING:
@@ -198,11 +199,11 @@ class SimulationResult(BaseResult):
     def means_at(self, name: str, segment: str, months: list[int]) -> np.ndarray:
         """Draw means of a lagging indicator at some months, (arm, month).
 
-        Each month is averaged on its own (numpy's pairwise sum over the draws), so a month's
-        mean is the same number whichever other months are asked for with it.
+        Each month is averaged on its own, block by block as in :meth:`band` (the numbers a
+        streamed run keeps), so a month's mean is the same whichever months come with it.
         """
         values = self.metric(name, segment, list(months))  # (arm, draw, month)
-        return np.stack([values[:, :, k].mean(axis=1) for k in range(len(months))], axis=1)
+        return draw_moments(values, axis=1)[1]
 
     def yearly(self, name: str) -> np.ndarray:
         """Per-draw yearly sums (draw, year) of a line of :data:`YEARLY` or
@@ -278,8 +279,11 @@ class SimulationResult(BaseResult):
         """Mean, standard deviation and p5/p50/p95 over draws of a monthly quantity."""
         values, axis = self.values_of(key)
         quantiles = np.quantile(values, list(QUANTILES.values()), axis=axis)
-        sd = values.std(axis=axis, ddof=1) if self.draws > 1 else np.zeros_like(quantiles[0])
-        return Band(values.mean(axis=axis), sd, *quantiles)
+        # Merged block by block as a streamed run does, so keep="all" and keep="summary"
+        # give the same means and deviations to the last bit.
+        n, mean, m2 = draw_moments(values, axis)
+        sd = np.sqrt(m2 / (n - 1)) if n > 1 else np.zeros_like(m2)
+        return Band(mean, sd, *quantiles)
 
     def quantile(self, key: tuple, q: float) -> np.ndarray:
         values, axis = self.values_of(key)

@@ -97,20 +97,41 @@ def summarise_block(result: SimulationResult, start: int) -> BlockSummary:
         # NOTE: draws last and contiguous, sorted once: several times faster than
         # np.quantile's partitions along a strided axis, and the same numbers.
         values = np.ascontiguousarray(np.moveaxis(values, axis, -1))
-        mean = values.mean(axis=-1)
-        centred = values - mean[..., None]
-        stats[key] = (
-            values.shape[-1],
-            mean,
-            (centred * centred).sum(axis=-1),
-            sorted_quantiles(np.sort(values, axis=-1), levels),
-        )
+        n, mean, m2 = block_moments(values)
+        stats[key] = (n, mean, m2, sorted_quantiles(np.sort(values, axis=-1), levels))
     return BlockSummary(
         start=start,
         outcomes={str(k): v.to_numpy() for k, v in result.outcomes.items()},
         yearly={name: result.yearly(name) for name in (*YEARLY, *LEVER_LINES)},
         stats=stats,
     )
+
+
+def block_moments(values: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """Draws, mean and sum of squared deviations over the last axis (one block's draws)."""
+    mean = values.mean(axis=-1)
+    centred = values - mean[..., None]
+    return values.shape[-1], mean, (centred * centred).sum(axis=-1)
+
+
+def merge_moments(a: tuple, b: tuple) -> tuple[int, np.ndarray, np.ndarray]:
+    """Moments of two consecutive groups of draws from theirs (Chan, Golub & LeVeque)."""
+    (n_a, mean_a, m2_a), (n_b, mean_b, m2_b) = a, b
+    n = n_a + n_b
+    delta = mean_b - mean_a
+    return n, mean_a + delta * (n_b / n), m2_a + m2_b + delta * delta * (n_a * n_b / n)
+
+
+def draw_moments(values: np.ndarray, axis: int) -> tuple[int, np.ndarray, np.ndarray]:
+    """Moments over the draws (axis ``axis``) merged block by block in draw order: the very
+    numbers a streamed run of the same draws keeps, however either run was chunked."""
+    moments = None
+    for start in range(0, values.shape[axis], BLOCK):
+        block = np.take(values, range(start, min(start + BLOCK, values.shape[axis])), axis=axis)
+        part = block_moments(np.ascontiguousarray(np.moveaxis(block, axis, -1)))
+        moments = part if moments is None else merge_moments(moments, part)
+    assert moments is not None, "no draws"
+    return moments
 
 
 def sorted_quantiles(ordered: np.ndarray, levels: np.ndarray) -> np.ndarray:
@@ -149,13 +170,9 @@ class MonthlyStats:
                 self.n[key], self.mean[key] = n_b, mean_b.copy()
                 self.m2[key], self.qsum[key] = m2_b.copy(), n_b * q_b
                 continue
-            n_a = self.n[key]
-            n = n_a + n_b
-            delta = mean_b - self.mean[key]
-            self.mean[key] = self.mean[key] + delta * (n_b / n)
-            self.m2[key] = self.m2[key] + m2_b + delta * delta * (n_a * n_b / n)
+            merged = merge_moments((self.n[key], self.mean[key], self.m2[key]), (n_b, mean_b, m2_b))
+            self.n[key], self.mean[key], self.m2[key] = merged
             self.qsum[key] = self.qsum[key] + n_b * q_b
-            self.n[key] = n
 
     def band(self, key: tuple) -> Band:
         if key not in self.n:
