@@ -22,6 +22,13 @@ from scipy.special import roots_jacobi
 
 from cxsim.scenario.schema import months_per_period
 
+#: Above this α+β the classes come from the overflow-free Golub–Welsch rule, also for fixed
+#: α and β (scipy's weights overflow near α+β ≈ 1,000); both rules agree to ~1e-13 there.
+SCIPY_SIZE = 400.0
+#: Above this α+β the Beta is a point for float64: its standard deviation is below 1e-10 of
+#: its mean, so survival over any horizon differs from constant churn α/(α+β) by < 1e-13.
+POINT_SIZE = 1e22
+
 
 def beta_classes(
     alpha, beta, n_classes: int, *, batched: bool = False
@@ -56,36 +63,65 @@ def beta_classes(
     alpha, beta = np.broadcast_arrays(alpha, beta)
     pairs, inverse = np.unique(np.stack([alpha, beta], axis=1), axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
-    if not batched:
-        # NOTE: scipy's rule is the reference; used when α and β are fixed numbers.
-        theta_u = np.empty((len(pairs), n_classes))
-        weight_u = np.empty((len(pairs), n_classes))
-        for row, (a, b) in enumerate(pairs):
+    theta_u = np.empty((len(pairs), n_classes))
+    weight_u = np.empty((len(pairs), n_classes))
+    # α/(α+β) without forming α+β, which overflows for α and β near the float maximum.
+    mean = 1.0 / (1.0 + pairs[:, 1] / pairs[:, 0])
+    size = pairs[:, 0] * 0.5 + pairs[:, 1] * 0.5  # (α+β)/2, finite for every finite pair
+    point = size > POINT_SIZE / 2
+    small = ~point & (size <= SCIPY_SIZE / 2) & (not batched)
+    rule = ~point & ~small
+    # As α+β → ∞ the Beta collapses onto its mean: one churn rate for every customer.
+    theta_u[point], weight_u[point] = mean[point, None], 1.0 / n_classes
+    for row in np.flatnonzero(small):
+        # NOTE: scipy's rule is the reference; used for fixed α and β of moderate size (its
+        # weights carry 2^(α+β+1), which overflows beyond α+β ≈ 1,000).
+        a, b = pairs[row]
+        with np.errstate(invalid="ignore"):  # scipy's 0/0 at α+β = 1, which it then discards
             x, w = roots_jacobi(n_classes, b - 1.0, a - 1.0)
-            theta_u[row] = (1.0 + x) / 2.0
-            weight_u[row] = w / w.sum()
-    else:
-        theta_u, weight_u = _golub_welsch_beta(pairs[:, 0], pairs[:, 1], n_classes)
+        theta_u[row] = (1.0 + x) / 2.0
+        weight_u[row] = w / w.sum()
+    if rule.any():
+        theta_u[rule], weight_u[rule] = _golub_welsch_beta(
+            pairs[rule, 0], pairs[rule, 1], n_classes
+        )
     return theta_u[inverse], weight_u[inverse]
 
 
 def _golub_welsch_beta(
     alpha: np.ndarray, beta: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Batched Gauss–Jacobi rule via eigenvalues of the Jacobi matrix, one rule per (α, β) row."""
+    """Batched Gauss–Jacobi rule via eigenvalues of the Jacobi matrix, one rule per (α, β) row.
+
+    Beyond α+β = :data:`SCIPY_SIZE` the recurrence coefficients are written as products of
+    ratios of order one, so nothing overflows however large α+β is (the textbook form squares
+    α and β, and cubes their sum).
+    """
     a = (beta - 1.0)[:, None]  # Jacobi exponent on (1 - x)
     b = (alpha - 1.0)[:, None]  # Jacobi exponent on (1 + x)
     k = np.arange(n, dtype=float)[None, :]
     s = 2.0 * k + a + b
-    with np.errstate(divide="ignore", invalid="ignore"):
-        diag = (b * b - a * a) / (s * (s + 2.0))
-    # k = 0 with a + b = 0 is a removable singularity: the limit is (b - a)/(a + b + 2).
-    diag[:, 0] = (b[:, 0] - a[:, 0]) / (a[:, 0] + b[:, 0] + 2.0)
     k1 = k[:, 1:]
     s1 = s[:, 1:]
-    off = np.sqrt(
-        4.0 * k1 * (k1 + a) * (k1 + b) * (k1 + a + b) / (s1 * s1 * (s1 + 1.0) * (s1 - 1.0))
-    )
+    textbook = (alpha + beta <= SCIPY_SIZE)[:, None] & (s1 - 1.0 != 0.0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # The textbook form (kept where it cannot overflow, for the same numbers as before)
+        # and the same coefficients as products of ratios of order one.
+        diag = np.where(
+            textbook[:, :1],
+            (b * b - a * a) / (s * (s + 2.0)),
+            ((b - a) / s) * ((b + a) / (s + 2.0)),
+        )
+        # (k + a + b)/(s − 1) is 0/0 at k = 1 when α+β = 1; its limit there is 1.
+        last = np.where(s1 - 1.0 == 0.0, 1.0, (k1 + a + b) / (s1 - 1.0))
+        off_squared = np.where(
+            textbook,
+            4.0 * k1 * (k1 + a) * (k1 + b) * (k1 + a + b) / (s1 * s1 * (s1 + 1.0) * (s1 - 1.0)),
+            ((k1 + a) / s1) * ((k1 + b) / s1) * (4.0 * k1 / (s1 + 1.0)) * last,
+        )
+    # k = 0 with a + b = 0 is a removable singularity: the limit is (b - a)/(a + b + 2).
+    diag[:, 0] = (b[:, 0] - a[:, 0]) / (a[:, 0] + b[:, 0] + 2.0)
+    off = np.sqrt(off_squared)
     jacobi = np.zeros((len(alpha), n, n))
     idx = np.arange(n)
     jacobi[:, idx, idx] = diag
@@ -94,7 +130,7 @@ def _golub_welsch_beta(
     nodes, vectors = np.linalg.eigh(jacobi)
     weight = vectors[:, 0, :] ** 2
     weight /= weight.sum(axis=1, keepdims=True)
-    return (1.0 + nodes) / 2.0, weight
+    return np.clip((1.0 + nodes) / 2.0, 0.0, 1.0), weight
 
 
 def monthly_from_period(theta: np.ndarray, period: str | int) -> np.ndarray:

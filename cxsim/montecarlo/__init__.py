@@ -22,6 +22,7 @@ import numpy as np
 from cxsim.errors import CxsimError
 from cxsim.model.responses import LEVERS
 from cxsim.montecarlo.executors import check_executor, ordered, workers_of
+from cxsim.montecarlo.finite import check_finite
 from cxsim.montecarlo.footprint import check_max_memory, check_memory, estimate_peak, fits
 from cxsim.montecarlo.memory import keep_freed_memory
 from cxsim.montecarlo.progress import ProgressBar
@@ -41,10 +42,11 @@ from cxsim.montecarlo.tasks import (
     summarise_range,
 )
 from cxsim.outputs.mc_error import relative_precision
+from cxsim.outputs.result import SimulationResult
 from cxsim.outputs.streamed import BLOCK, SummaryResult
 from cxsim.outputs.views import BaseResult
 from cxsim.scenario import Scenario, load_scenario
-from cxsim.uncertainty.sampling import new_seed
+from cxsim.uncertainty.sampling import draw_inputs, new_seed
 from cxsim.uncertainty.streams import check_seed
 
 __all__ = [
@@ -68,6 +70,8 @@ TASK_BLOCKS = 8
 # every 25% more: a check sorts every NPV so far, so it is not done after every block; the
 # stopping point still depends only on the seed.
 _FIRST_CHECK, _CHECK_GROWTH = 2, 1.25
+# The money a full result checks for non-finite draws before it is handed out.
+_PARTS = ("npv", "pv_benefit", "pv_cost")
 
 
 def simulate(
@@ -197,6 +201,18 @@ def simulate(
             notes += more
     finally:
         bar.close()
+    # A summary run has every outcome at hand; a full one checks the money alone, as working
+    # out every outcome (the IRR's search) would cost what its caller may never ask for.
+    if isinstance(result, SummaryResult):
+        columns = {name: result.outcomes[name].to_numpy() for name in result.outcomes.columns}
+    else:
+        assert isinstance(result, SimulationResult)
+        columns = dict(zip(_PARTS, result.npv_parts, strict=True))
+    check_finite(
+        scenario,
+        columns,
+        lambda draw: draw_inputs(scenario, spec.seed, draw, draw + 1, spec.fixed),
+    )
     result.notes[:0] = notes
     return result
 

@@ -105,10 +105,12 @@ def optimize(
     budget = _check_budget(budget)
     if risk not in RISKS:
         raise CxsimError(f"risk must be one of {', '.join(RISKS)} (got {risk!r})")
-    for name, value, low in (("draws", draws, 1), ("seed", seed, 0), ("max_passes", max_passes, 1)):
+    for name, value, low in (("draws", draws, 1), ("max_passes", max_passes, 1)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
             raise CxsimError(f"{name} must be a whole number ≥ {low} (got {value!r})")
     try:
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+            raise ValueError(f"seed must be a whole number from 0 to 2**64 − 1 (got {seed!r:.60})")
         check_seed(seed)
     except ValueError as exc:
         raise CxsimError(str(exc)) from None

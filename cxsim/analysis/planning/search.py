@@ -16,6 +16,7 @@ import numpy as np
 from cxsim.analysis.evaluate import Edit, Evaluator, Variant
 from cxsim.analysis.planning.space import Item, Plan
 from cxsim.model.operating_model import modelled_capabilities
+from cxsim.montecarlo.finite import check_finite
 from cxsim.outputs.mc_error import mean_se, quantile_se
 from cxsim.scenario import Scenario
 
@@ -154,6 +155,7 @@ class Search:
         results = evaluator.evaluate([self.variant(p) for p in fresh], self.executor)
         for plan, outcome in zip(fresh, results, strict=True):
             npv, spends = outcome.npv, outcome.spend
+            check_evaluation(self.scenario, evaluator, npv, spends)
             spend = float(spends.mean())
             mean, p10 = float(npv.mean()), float(np.quantile(npv, 0.1))
             record = Evaluation(
@@ -306,6 +308,15 @@ class Search:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def check_evaluation(scenario: Scenario, evaluator: Evaluator, npv, spend) -> None:
+    """A plan is never ranked on a draw whose NPV or spend is not a number."""
+    check_finite(
+        scenario,
+        {"npv": npv, "spend": spend},
+        lambda d: {path: column[d : d + 1] for path, column in evaluator.values.items()},
+    )
 
 
 def better(a: Evaluation, b: Evaluation) -> bool:

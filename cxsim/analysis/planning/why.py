@@ -27,7 +27,13 @@ import numpy as np
 import pandas as pd
 
 from cxsim.analysis.evaluate import Evaluator
-from cxsim.analysis.planning.search import OBJECTIVE_LABEL, Evaluation, Search, better
+from cxsim.analysis.planning.search import (
+    OBJECTIVE_LABEL,
+    Evaluation,
+    Search,
+    better,
+    check_evaluation,
+)
 from cxsim.analysis.planning.space import Item, Option, Plan, describe_plan
 from cxsim.outputs.fitted import Table
 from cxsim.outputs.mc_error import mean_se, quantile_se
@@ -161,6 +167,8 @@ def recheck(search: Search, best: Evaluation, own: Evaluation | None) -> pd.Data
     evaluator = Evaluator(search.scenario, search.draws, seed)
     variants = [search.variant(r.plan) for r in rows.values()]
     fresh = evaluator.evaluate(variants, search.executor)
+    for outcome in fresh:
+        check_evaluation(search.scenario, evaluator, outcome.npv, outcome.spend)
     objective = np.mean if search.risk == "mean" else _p10
     chosen = fresh[0].npv
     table = {}
