@@ -13,6 +13,7 @@ from cxsim.calibrate.files import file_sha256
 from cxsim.errors import ScenarioError
 from cxsim.scenario import load_scenario
 from cxsim.uncertainty.distributions import parse_distribution
+from cxsim.uncertainty.samples import Empirical
 from tests.conftest import FLAGSHIP, ROOT, SCENARIOS
 
 CALIBRATED = SCENARIOS / "retail_bank_calibrated.yaml"
@@ -78,7 +79,10 @@ def test_only_the_calibrated_inputs_change(flagship, calibrated):
     assert set(before) <= set(after)
     assert set(after) - set(before) <= set(expected)  # new paths: per-segment responses
     for path, value in after.items():
-        if path in expected:
+        if isinstance(value, Empirical):  # fed by voc_samples.csv; the YAML's number is its point
+            assert value.file == "voc_samples.csv" and value.name == path, path
+            assert value.point == expected[path], path
+        elif path in expected:
             assert value == expected[path], path
         else:
             assert value == before[path], f"{path} changed but no calibration file sets it"
