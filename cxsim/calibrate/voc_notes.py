@@ -108,7 +108,7 @@ def share_notes(fit: VocResult) -> list[str]:
             "The survey cannot tell who owns this segment's removable churn "
             f"(churn_reduction {c['estimate']:.3g}, SD {c['se']:.2g})"
             if noisy
-            else "In these data closing such a gap alone does not cut the churn hazard"
+            else "In these data closing such a gap alone does not measurably cut the churn hazard"
         )
         written = fit.written_shares(unit)
         out.append(
