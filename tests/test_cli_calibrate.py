@@ -185,6 +185,54 @@ def test_voc_writes_responses_and_pain_shares(tmp_path, capsys):
         per_replicate = np.sum([share.values for share in shares], axis=0)  # (replicate,)
         assert np.all(per_replicate <= 1) and np.allclose(per_replicate, 1.0, atol=1e-6)
     assert scenario.provenance["voc"]["bootstrap"] == 20
+    assert "segment 'small_business': pain share(s) poorly identified (SD above 0.2" in stdout
+
+
+def test_voc_maps_columns_skips_pools_and_penalises(tmp_path, capsys):
+    survey = pd.read_csv(SURVEY).rename(columns={"gap_billing": "Billing complaint"})
+    data = tmp_path / "survey.csv"
+    survey.to_csv(data, index=False)
+    out = tmp_path / "voc.yaml"
+    common = ["voc", data, "--bootstrap", "20", "--no-spend", "--out", out, "--force"]
+    code, _, err = _run(capsys, *common, "--gaps", "gap_it,Billing complaint")
+    assert code == 1 and "--gap billing_complaint='Billing complaint'" in err
+    code, stdout, err = _run(
+        capsys, *common, "--gap", "billing=Billing complaint", "--skip-segment", "small_business",
+        "--firth",
+    )  # fmt: skip
+    assert code == 0, err
+    written = yaml.safe_load(out.read_text())
+    assert set(written["work_groups"]) == {
+        "it", "digital", "support", "billing", "onboarding", "lending", "branch"
+    }  # fmt: skip
+    assert "small_business" not in written["segments"]
+    assert "small_business skipped as asked" in stdout and "Firth's penalised" in stdout
+    assert written["provenance"]["voc"]["firth"] is True
+    code, stdout, err = _run(
+        capsys, *common, "--gap", "billing=Billing complaint", "--min-rows", "2100",
+        "--merge-small",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "pooled into one fit 'branch_dependent+small_business'" in stdout
+    segments = yaml.safe_load(out.read_text())["segments"]
+    pooled = [segments[s]["responses"] for s in ("branch_dependent", "small_business")]
+    assert pooled[0] == pooled[1]  # both get the pooled fit's estimates
+
+
+def test_voc_reports_every_bad_cell_at_once(tmp_path, capsys):
+    survey = _with_score(300, {4: 11}).astype({"gap_it": object})
+    survey.loc[7, "churned_12m"] = 2
+    survey.loc[9, "gap_it"] = "yes"
+    data = tmp_path / "survey.csv"
+    survey.to_csv(data, index=False)
+    code, stdout, err = _run(capsys, "voc", data, "--out", tmp_path / "voc.yaml")
+    assert code == 1 and stdout == ""
+    for line in (
+        f"{data}:6: ltr: out of range (got 11; allowed whole numbers 0-10)",
+        f"{data}:9: churned_12m: out of range (got 2; allowed 0 or 1)",
+        f"{data}:11: gap_it: not a number (got 'yes'; allowed 0 or 1)",
+    ):
+        assert line in err, (line, err)
 
 
 def test_voc_options_select_columns_and_segment(tmp_path, capsys):

@@ -7,6 +7,7 @@ import copy
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from cxsim import datasets
 from cxsim.calibrate.voc import fit_voc
@@ -131,6 +132,57 @@ def test_fit_recovers_the_scenario(bank, truth):
     for s, seg in bank.segments.items():
         gain = seg.responses.wallet_gain or bank.responses.wallet_gain
         assert est[(s, "wallet_gain")] == pytest.approx(gain.median(), abs=0.003)
+
+
+@pytest.mark.slow
+def test_a_survey_of_the_flagship_calibrates_back_to_its_business_case(bank, tmp_path):
+    """Round trip: a million respondents drawn from the flagship (unowned gaps recorded as
+    gap_other), fitted, written and included into the flagship, give back its mean NPV.
+
+    The survey's truth is the flagship with its responses at their medians, so that is the
+    reference (every other input keeps its distribution in both runs). The calibrated mean
+    differs from it by the fit's sampling error — the spread of the NPV over the bootstrap
+    replicates with every other input at its median — and the two runs' Monte Carlo errors.
+    """
+    survey = make_voc_survey(bank, n=1_000_000, seed=7, unowned=True)
+    wallet = {s: seg.share_of_wallet for s, seg in bank.segments.items()}
+    fit = fit_voc(
+        survey,
+        spend_before="spend_before",
+        spend_after="spend_after",
+        share_of_wallet=wallet,
+        bootstrap=200,
+        seed=1,
+    )
+    fit.to_yaml(tmp_path / "voc.yaml")
+    body = copy.deepcopy(bank.to_dict())
+    body["include"] = ["voc.yaml"]
+    path = tmp_path / "calibrated.yaml"
+    path.write_text(yaml.safe_dump(body, sort_keys=False))
+    calibrated = load_scenario(path)
+
+    # the unowned share is kept: each segment's calibrated shares sum as the flagship's do
+    for name in bank.segments:
+        flagship = sum(g.pain_share[name] for g in bank.work_groups.values())
+        shares = [g.pain_share[name] for g in calibrated.work_groups.values()]
+        rows = np.sum([share.values for share in shares], axis=0)  # (replicate,)
+        assert abs(sum(share.point for share in shares) - flagship) < 3 * rows.std() + 1e-3
+
+    keys = ("churn_reduction", "promoter_gain", "detractor_reduction", "wallet_gain")
+    medians = {i.path: i.value.median() for i in bank.uncertain_inputs()}
+    responses = {p: v for p, v in medians.items() if p.rsplit(".", 1)[-1] in keys}
+    others = {p: v for p, v in medians.items() if p not in responses}
+    draws = 4000
+    truth = simulate(bank, draws=draws, seed=3, fixed=responses, progress=False)
+    back = simulate(calibrated, draws=draws, seed=3, progress=False)
+    fit_only = simulate(calibrated, draws=draws, seed=3, fixed=others, progress=False)
+    npv = {name: r.outcomes["npv"].to_numpy() for name, r in
+           (("truth", truth), ("back", back), ("fit_only", fit_only))}  # fmt: skip
+    mc = [npv[name].std() / np.sqrt(draws) for name in ("truth", "back")]
+    sampling = npv["fit_only"].std()
+    error = np.sqrt(mc[0] ** 2 + mc[1] ** 2 + sampling**2)
+    assert abs(npv["back"].mean() - npv["truth"].mean()) < 3 * error, (npv, error)
+    assert error < 0.1 * npv["truth"].mean()  # the check means something
 
 
 def test_problems_are_cxsim_errors(bank):
