@@ -66,12 +66,21 @@ _EARLIER_FILES = {
 class Outputs:
     """The paths one run writes, checked and claimed together before it computes anything.
 
-    >>> outputs = Outputs(run_inputs(scenario, path), force=False)  # doctest: +SKIP
-    >>> outputs.add_folder(Path("case"), "--out")  # doctest: +SKIP
-    >>> with outputs:  # checks and claims; releases at the end
-    ...     result = simulate(scenario)
-    ...     with outputs.writing() as place:
-    ...         write_tables(result, place(Path("case")))
+    Examples
+    --------
+    >>> import tempfile, cxsim
+    >>> from cxsim.outputs.report import write_tables
+    >>> scenario = cxsim.load_scenario("tests/scenarios/minimal.yaml")
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     case = Path(folder) / "case"
+    ...     outputs = Outputs(run_inputs(scenario), force=False)
+    ...     outputs.add_folder(case, "--out")
+    ...     with outputs:  # checked and claimed: nothing computed yet
+    ...         result = cxsim.simulate(scenario, seed=1)
+    ...         with outputs.writing() as place:  # staged, then swapped in
+    ...             skipped = write_tables(result, place(case))
+    ...     sorted(p.name for p in case.iterdir())[:3]
+    ['.cxsim-results', 'cash_flow.csv', 'cash_flow_yearly.csv']
     """
 
     inputs: Iterable[Path]
