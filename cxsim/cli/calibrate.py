@@ -438,7 +438,10 @@ def _cmd_lag(args: argparse.Namespace) -> int:
 
     if args.bootstrap == 0:
         raise CxsimError("--bootstrap 0: the calibration file needs bootstrap intervals")
-    frame = _prepare(args)
+    from cxsim.calibrate.data import read_table
+
+    _prepare(args)  # refuses a bad --out before fitting
+    frame = read_table(args.data)  # remembers each row's line, for located errors
     _need(frame, [args.time, args.leading, args.lagging], args.data, "--time/--leading/--lagging")
     fit = fit_lag(
         frame[args.leading],
