@@ -265,7 +265,7 @@ def test_long_format_problems_are_named():
     long = pd.DataFrame({"cohort": [1, 1, 1], "yr": [0, 1, 3], "active": [10, 9, 8]})
     with pytest.raises(CalibrationError, match=r"missing column\(s\) \['year'\]"):
         fit_sbg(long, count_col="active")
-    with pytest.raises(CalibrationError, match="period 2 is missing"):
+    with pytest.raises(CalibrationError, match="period 2 missing before this row"):
         fit_sbg(long, period_col="yr", count_col="active")
     dup = pd.DataFrame({"cohort": [1, 1], "year": [0, 0], "active": [10, 9]})
     with pytest.raises(CalibrationError, match="duplicate"):
@@ -674,9 +674,10 @@ def test_cohort_table_problems_are_located(tmp_path):
     lines = str(info.value).splitlines()
     assert lines == [
         f"{path}:6: active: not a number (got 'x'; allowed a count of customers ≥ 0)",
-        f"{path}:8: year: cohort 2022: duplicate period (got 0; one row per cohort and period)",
+        f"{path}:8: year: cohort 2022: duplicate period (first at {path}:7) (got 0; one row "
+        "per cohort and period)",
         f"{path}:3: active: cohort 2020: active count increases from 100 at period 0 to 120 "
         "at period 1 (got 120; a cohort can only shrink; new customers belong to a new cohort)",
-        f"{path}: year: cohort 2023: period 1 is missing (periods must run 0, 1, 2, ... without "
-        "gaps; period 0 is the cohort's initial size)",
+        f"{path}:10: year: cohort 2023: period 1 missing before this row (got 2; periods run "
+        "0, 1, 2, ... without gaps; period 0 is the initial size)",
     ]

@@ -75,15 +75,24 @@ def cohorts_from_frame(
     ).to_numpy()
     data = pd.DataFrame({"cohort": cohort, "period": periods, "count": counts})
     data["position"] = np.arange(len(data))
-    good = (periods >= 0) & (periods == np.round(periods)) & (counts >= 0)  # NaN is not good
-    # a cohort with a bad cell would also show gaps that are not there: check it no further
+    unnamed = pd.isna(data["cohort"]).to_numpy()
+    for position in np.flatnonzero(unnamed):  # groupby would drop these rows unseen
+        problems.add(
+            DataProblem(where(frame, int(position)), cohort_col, "no cohort named", np.nan)
+        )
+    good = (periods >= 0) & (periods == np.round(periods)) & ~unnamed  # NaN is not good
+    # a cohort with a bad period would also show gaps that are not there: check it no
+    # further; a bad count (already reported) leaves its cohort's periods to be checked
     data = data[good & ~data["cohort"].isin(set(data.loc[~good, "cohort"]))]
+    first = data.drop_duplicates(["cohort", "period"]).set_index(["cohort", "period"])
     for position in data.loc[data.duplicated(["cohort", "period"]), "position"]:
+        earlier = first.loc[(cohort[position], periods[position]), "position"]
         problems.add(
             DataProblem(
                 where(frame, int(position)),
                 period_col,
-                f"cohort {_plain(cohort[position])!r}: duplicate period",
+                f"cohort {_plain(cohort[position])!r}: duplicate period (first at "
+                f"{where(frame, int(earlier))})",
                 frame[period_col].iloc[position],
                 hint="one row per cohort and period",
             )
@@ -94,20 +103,23 @@ def cohorts_from_frame(
         name = _plain(key)
         group = group.sort_values("period")
         seen = group["period"].to_numpy(dtype=int)
-        expected = np.arange(seen.size)
-        if not np.array_equal(seen, expected):
-            gap = int(expected[np.argmax(seen != expected)])
+        values, rows = group["count"].to_numpy(), group["position"].to_numpy()
+        # Every gap, at the row after it (period 0 missing: at the cohort's first row).
+        for i in np.flatnonzero(np.diff(np.concatenate([[-1], seen])) > 1):
+            low, high = (seen[i - 1] + 1 if i else 0), seen[i] - 1
+            missing = f"period {low}" if low == high else f"periods {low} to {high}"
             problems.add(
                 DataProblem(
-                    source_of(frame),
+                    where(frame, int(rows[i])),
                     period_col,
-                    f"cohort {name!r}: period {gap} is missing (periods must run 0, 1, 2, ... "
-                    "without gaps; period 0 is the cohort's initial size)",
-                    has_got=False,
+                    f"cohort {name!r}: {missing} missing before this row",
+                    int(seen[i]),
+                    hint="periods run 0, 1, 2, ... without gaps; period 0 is the initial size",
                 )
             )
-        values, rows = group["count"].to_numpy(), group["position"].to_numpy()
-        for i in np.flatnonzero(np.diff(values) > 0) + 1:
+        with np.errstate(invalid="ignore"):  # a count that is not a number never rises
+            rises = np.flatnonzero(np.diff(values) > 0) + 1
+        for i in rises:
             problems.add(
                 DataProblem(
                     where(frame, int(rows[i])),
@@ -177,7 +189,9 @@ def cohort_counts(
 
 def _plain(label: Any) -> Any:
     """A cohort label as the user wrote it (numpy scalars print as plain numbers)."""
-    return label.item() if isinstance(label, np.generic) else label
+    label = label.item() if isinstance(label, np.generic) else label
+    # a column with an empty cell is read as floats: 2021.0 was written 2021
+    return int(label) if isinstance(label, float) and label.is_integer() else label
 
 
 def observed_lengths(counts: np.ndarray) -> np.ndarray:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cxsim.calibrate.data import DataProblem, DataProblems, where
+from cxsim.calibrate.months import month_order
 from cxsim.errors import CalibrationError
 from cxsim.model.propagation import perceived
 
@@ -189,8 +191,9 @@ def align_series(leading, lagging, time):
     Raises
     ------
     CalibrationError
-        Different lengths, NaN or infinite values, fewer than :data:`MIN_MONTHS` months, or a
-        constant series.
+        Different lengths, months that are unreadable, given twice or missing
+        (:func:`~cxsim.calibrate.months.month_order`), NaN or infinite values, fewer than
+        :data:`MIN_MONTHS` months, or a constant series.
     """
     names = [
         str(s.name) if isinstance(s, pd.Series) and s.name is not None else default
@@ -200,7 +203,8 @@ def align_series(leading, lagging, time):
     if both_series and not leading.index.equals(lagging.index):
         both = pd.concat([leading.rename("g"), lagging.rename("y")], axis=1, sort=True)
         leading, lagging = both["g"], both["y"]
-    g, y = _numeric(leading, names[0]), _numeric(lagging, names[1])
+    located = DataProblems()
+    g, y = _numeric(leading, names[0], located), _numeric(lagging, names[1], located)
     if g.size != y.size:
         raise CalibrationError(
             f"leading ({names[0]}) has {g.size} months but lagging ({names[1]}) has {y.size}; "
@@ -216,6 +220,13 @@ def align_series(leading, lagging, time):
         labels = lagging.index
     else:
         labels = pd.RangeIndex(g.size)
+    # Rows in time order, whatever order the file has; duplicate, missing or unreadable
+    # months are refused (all at once, by file and line when read with read_table).
+    column = str(time.name) if isinstance(time, pd.Series) and time.name is not None else "month"
+    series = time if isinstance(time, pd.Series) else pd.Series(labels, dtype=object)
+    order = month_order(series, column, located)
+    located.raise_if_any()
+    g, y, labels = g[order], y[order], labels[order]
     problems = []
     for values, name in ((g, names[0]), (y, names[1])):
         missing = np.isnan(values)
@@ -244,12 +255,18 @@ def align_series(leading, lagging, time):
     return g, y, labels, names
 
 
-def _numeric(x, name: str) -> np.ndarray:
+def _numeric(x, name: str, problems: DataProblems) -> np.ndarray:
+    """Floats; in a Series (a file's column), each cell that is not a number is a located
+    problem (an empty cell stays NaN, reported with the others below)."""
+    if isinstance(x, pd.Series):
+        values = pd.to_numeric(x, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        for position in np.flatnonzero(np.isnan(values) & x.notna().to_numpy()):
+            problems.add(
+                DataProblem(where(x, int(position)), name, "not a number", x.iloc[position])
+            )
+        return values
     try:
-        if isinstance(x, pd.Series):
-            values = x.to_numpy(dtype=float, na_value=np.nan)
-        else:
-            values = np.asarray(x, dtype=float)
+        values = np.asarray(x, dtype=float)
     except (TypeError, ValueError) as exc:
         raise CalibrationError(f"{name} must be numbers: {exc}") from None
     if values.ndim != 1:
