@@ -251,3 +251,42 @@ def test_help_documents_the_exit_codes(args, capsys):
     assert EXIT_CODES in text
     for code in ("0 success", "1 invalid input", "2 usage error", "130 interrupted", "143"):
         assert code in text
+
+
+# -- --max-memory ----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("1000000", 10**6), ("2G", 2 * 2**30), ("500M", 500 * 2**20), ("1.5GiB", 3 * 2**29),
+     ("64kb", 64 * 2**10), ("1T", 2**40)],
+)  # fmt: skip
+def test_max_memory_reads_binary_sizes(text, size):
+    from cxsim.cli.arguments import memory_size
+
+    assert memory_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["2X", "0", "-1G", "G", "nanG", ""])
+def test_a_bad_max_memory_is_a_usage_error(text, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["run", str(MINIMAL), "--max-memory", text])
+    assert info.value.code == 2
+    assert "--max-memory" in capsys.readouterr().err
+
+
+def test_max_memory_reaches_simulate_and_a_run_over_it_writes_nothing(
+    tmp_path, monkeypatch, capsys
+):
+    seen = {}
+    real = cxsim.montecarlo.simulate
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cxsim.montecarlo, "simulate", spy)
+    assert run(MINIMAL, "--max-memory", "2G", *QUICK) == 0
+    assert seen["max_memory"] == 2 * 2**30
+    assert run(MINIMAL, "--max-memory", "1K", "--out", tmp_path / "case", *QUICK) == 1
+    err = capsys.readouterr().err
+    assert "max_memory" in err and len(err.splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []

@@ -59,6 +59,32 @@ def positive_number(text: str) -> float:
 positive_number.__name__ = "number > 0"
 
 
+_BINARY = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def memory_size(text: str) -> int:
+    """An argparse type for an amount of memory: bytes, or K, M, G, T (binary, as ``free``
+    and container limits count: 2G = 2 GiB), with an optional ``B`` or ``iB``."""
+    cleaned = text.strip().upper().replace("_", "")
+    for tail in ("IB", "B"):
+        if cleaned.endswith(tail) and cleaned[: -len(tail)][-1:] in "KMGT":
+            cleaned = cleaned[: -len(tail)]
+            break
+    unit = cleaned[-1:] if cleaned[-1:] in "KMGT" else ""
+    try:
+        value = float(cleaned[: len(cleaned) - len(unit)]) * _BINARY[unit]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an amount of memory such as 2G, 500M or 1000000 (bytes), got {text!r}"
+        ) from None
+    if not math.isfinite(value) or value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 byte, got {text!r}")
+    return int(value)
+
+
+memory_size.__name__ = "memory size"
+
+
 def add_executor(p) -> None:
     """``--workers N`` / ``--scheduler ADDRESS``: where the work runs (Dask, optional)."""
     where = p.add_mutually_exclusive_group()

@@ -13,6 +13,7 @@ from cxsim.cli.arguments import (
     add_set,
     executor_of,
     load_scenario_with_sets,
+    memory_size,
     non_negative_int,
     positive_int,
     positive_number,
@@ -63,6 +64,14 @@ def add_run(sub) -> None:
         metavar="X",
         help="add draws until the Monte Carlo errors of mean, p5 and p95 NPV are within X of "
         "the NPV's p5-p95 width (e.g. 0.01); --draws is then the first batch's size",
+    )
+    p.add_argument(
+        "--max-memory",
+        type=memory_size,
+        metavar="SIZE",
+        help="refuse the run, before it allocates anything, if its estimated peak memory "
+        "exceeds SIZE (e.g. 2G, 500M, or bytes; G = 2^30); runs are refused anyway beyond "
+        "the memory available",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_executor(p)
@@ -118,6 +127,7 @@ def _simulate_and_write(scenario, args: argparse.Namespace, outputs) -> None:
             keep=args.keep,
             target_error=args.target_error,
             executor=executor,
+            max_memory=args.max_memory,
         )
         sensitivity = waterfall = values = None
         if args.xlsx or args.plots:
