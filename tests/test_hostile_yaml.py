@@ -208,3 +208,9 @@ def test_data_made_in_python_is_held_to_the_file_rules(minimal, value, expected)
     scenario = cxsim.load_scenario(minimal)
     with pytest.raises(cxsim.ScenarioError, match="--set: provenance.note: "):
         scenario.with_overrides({"provenance.note": value}, source="--set")
+
+
+def test_binary_data_is_no_scenario_value(tmp_path):
+    # Pydantic would read it as text, so a work group named in bytes passed the name checks.
+    path = write(tmp_path, "s.yaml", MINIMAL.replace("name: Minimal", "name: !!binary aGVsbG8="))
+    assert "name: binary data (a !!binary value) is not a scenario value" in message_of(path)

@@ -233,7 +233,11 @@ def _key_name(node: yaml.Node, path: tuple[str, ...]) -> str:
 def shape_problems(node: Any, path: tuple, inside: tuple = ()) -> Iterator[tuple[tuple, str, Any]]:
     """What :func:`parse_yaml` refuses, found in data made in Python (a mapping, an override):
     ``(path, message, key)`` for keys that are not text, nesting deeper than
-    :data:`MAX_DEPTH` and a value that contains itself."""
+    :data:`MAX_DEPTH`, a value that contains itself and binary data."""
+    if isinstance(node, bytes | bytearray):
+        # YAML's !!binary: pydantic would read it as text, bypassing the name checks.
+        yield path, "binary data (a !!binary value) is not a scenario value", None
+        return
     if not isinstance(node, Mapping | list | tuple):
         return
     if any(node is outer for outer in inside):

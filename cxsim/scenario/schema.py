@@ -180,6 +180,8 @@ PositiveCount = Uncertain(0.0, None, lo_open=True, ceiling=COUNT_CEILING)
 # Months of a customer's life (a century) and a month's contacts per customer: beyond these a
 # starting mix or a cost to serve means nothing, and numbers could leave float range.
 Age = Uncertain(0.0, None, ceiling=1200.0)
+# Durations: ten times the longest horizon (a triangular of months up to 1e154 overflowed).
+Months = Uncertain(0.0, None, ceiling=6000.0)
 
 
 class Strict(BaseModel):
@@ -229,8 +231,8 @@ class ResponseOverrides(Strict):
     promoter_gain: Share | None = None
     detractor_reduction: Share | None = None
     avoidable_contacts: Share | None = None
-    perception_delay_months: NonNegative | None = None
-    perception_lag_months: NonNegative | None = None
+    perception_delay_months: Months | None = None
+    perception_lag_months: Months | None = None
 
 
 class Responses(Strict):
@@ -241,8 +243,8 @@ class Responses(Strict):
     promoter_gain: Share
     detractor_reduction: Share
     avoidable_contacts: Share
-    perception_delay_months: NonNegative
-    perception_lag_months: NonNegative
+    perception_delay_months: Months
+    perception_lag_months: Months
 
 
 RESPONSE_KEYS = tuple(Responses.model_fields)
@@ -259,7 +261,9 @@ class Segment(Strict):
     sbg: SBG | None = None
     tenure_months: Age | None = None
     base_age_months: Uncertain(1.0, None, ceiling=1200.0) = 120.0
-    share_of_wallet: Uncertain(0.0, 1.0, lo_open=True)
+    # At least 0.1%: revenue per customer scales with w/w0, so a programme can multiply it by
+    # at most 1/w0 (1,000 here; 4.9e-283 gave revenues past float range).
+    share_of_wallet: Uncertain(0.001, 1.0)
     promoters: Share
     detractors: Share
     contacts_per_customer: Uncertain(0.0, None, ceiling=1000.0)
@@ -275,8 +279,8 @@ class Segment(Strict):
 class Plan(Strict):
     """A work group's plan for its leading indicator (docs/model.md §2)."""
 
-    start_month: NonNegative
-    ramp_months: NonNegative
+    start_month: Months
+    ramp_months: Months
     target: Share
     curve: Literal["linear", "s_curve"] = "linear"
 
@@ -483,7 +487,7 @@ def limits_of(path: str) -> tuple[float | None, float | None, bool, bool, str]:
     """The allowed range of the input at a dotted path: ``(lo, hi, lo_open, hi_open, text)``.
 
     >>> limits_of("segments.core.share_of_wallet")
-    (0.0, 1.0, True, False, '(0, 1]')
+    (0.001, 1.0, False, False, '[0.001, 1]')
     """
     _, metadata = annotation_at(path.split("."))
     for item in metadata:
