@@ -5,7 +5,9 @@ everyone shares one hazard θ; with ``sbg`` the per-period churn probability is
 Beta(α, β) across customers (Fader & Hardie's shifted-beta-geometric), represented
 by ``K`` latent classes placed at the Gauss–Jacobi nodes of that Beta. The rule is
 exact for every survival term ``(1-θ)^t`` with ``t ≤ 2K-1``, so a fresh cohort's
-survival matches ``B(α, β+t)/B(α, β)`` far beyond the horizon.
+survival matches ``B(α, β+t)/B(α, β)`` far beyond the horizon. The rule is computed so that
+it holds for any valid (α, β), from 5e-324 to 1.7e308 (:func:`beta_classes`): a Beta too
+concentrated for float64 becomes the point it tends to, constant churn ``α/(α+β)``.
 
 References
 ----------
@@ -25,6 +27,9 @@ from cxsim.scenario.schema import months_per_period
 #: Above this α+β the classes come from the overflow-free Golub–Welsch rule, also for fixed
 #: α and β (scipy's weights overflow near α+β ≈ 1,000); both rules agree to ~1e-13 there.
 SCIPY_SIZE = 400.0
+#: Below this α or β, too, the classes come from Golub–Welsch: scipy's rule loses accuracy
+#: there (1e-12 on survival at α = 0.01) and refuses α − 1 that rounds to −1 (α = 1e-283).
+SCIPY_LOW = 0.1
 #: Above this α+β the Beta is a point for float64: its standard deviation is below 1e-10 of
 #: its mean, so survival over any horizon differs from constant churn α/(α+β) by < 1e-13.
 POINT_SIZE = 1e22
@@ -66,10 +71,11 @@ def beta_classes(
     theta_u = np.empty((len(pairs), n_classes))
     weight_u = np.empty((len(pairs), n_classes))
     # α/(α+β) without forming α+β, which overflows for α and β near the float maximum.
-    mean = 1.0 / (1.0 + pairs[:, 1] / pairs[:, 0])
+    with np.errstate(over="ignore"):  # β/α = ∞ for a denormal α: mean churn 0
+        mean = 1.0 / (1.0 + pairs[:, 1] / pairs[:, 0])
     size = pairs[:, 0] * 0.5 + pairs[:, 1] * 0.5  # (α+β)/2, finite for every finite pair
     point = size > POINT_SIZE / 2
-    small = ~point & (size <= SCIPY_SIZE / 2) & (not batched)
+    small = ~point & (size <= SCIPY_SIZE / 2) & (pairs.min(axis=1) >= SCIPY_LOW) & (not batched)
     rule = ~point & ~small
     # As α+β → ∞ the Beta collapses onto its mean: one churn rate for every customer.
     theta_u[point], weight_u[point] = mean[point, None], 1.0 / n_classes
@@ -93,9 +99,11 @@ def _golub_welsch_beta(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Batched Gauss–Jacobi rule via eigenvalues of the Jacobi matrix, one rule per (α, β) row.
 
-    Beyond α+β = :data:`SCIPY_SIZE` the recurrence coefficients are written as products of
-    ratios of order one, so nothing overflows however large α+β is (the textbook form squares
-    α and β, and cubes their sum).
+    Where scipy's rule is not used (α+β beyond :data:`SCIPY_SIZE`, α or β below
+    :data:`SCIPY_LOW`) the recurrence coefficients are written as products of ratios of order
+    one, with ``b − a = α − β`` and ``a + b + 2 = α + β`` taken from α and β themselves: nothing
+    overflows however large α+β is (the textbook form squares α and β and cubes their sum),
+    and nothing cancels however small α or β is (``α − 1`` rounds to −1 below 1e-16).
     """
     a = (beta - 1.0)[:, None]  # Jacobi exponent on (1 - x)
     b = (alpha - 1.0)[:, None]  # Jacobi exponent on (1 + x)
@@ -103,24 +111,35 @@ def _golub_welsch_beta(
     s = 2.0 * k + a + b
     k1 = k[:, 1:]
     s1 = s[:, 1:]
-    textbook = (alpha + beta <= SCIPY_SIZE)[:, None] & (s1 - 1.0 != 0.0)
+    exact = ((alpha + beta > SCIPY_SIZE) | (np.minimum(alpha, beta) < SCIPY_LOW))[:, None]
+    textbook = ~exact & (s1 - 1.0 != 0.0)
+    b_minus_a = (alpha - beta)[:, None]
+    a_plus_b = (alpha + beta)[:, None] - 2.0
+    s_exact = 2.0 * (k - 1.0) + (alpha + beta)[:, None]  # = s, without α − 1 and β − 1
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         # The textbook form (kept where it cannot overflow, for the same numbers as before)
         # and the same coefficients as products of ratios of order one.
         diag = np.where(
             textbook[:, :1],
             (b * b - a * a) / (s * (s + 2.0)),
-            ((b - a) / s) * ((b + a) / (s + 2.0)),
+            (b_minus_a / s_exact) * (a_plus_b / (s_exact + 2.0)),
         )
+        # k + a = (k − 1) + β and so on, and s for k ≥ 1 from α+β: exact for tiny α, β.
+        ka, kb = (k1 - 1.0) + beta[:, None], (k1 - 1.0) + alpha[:, None]
+        kab, se = (k1 - 2.0) + (alpha + beta)[:, None], s_exact[:, 1:]
         # (k + a + b)/(s − 1) is 0/0 at k = 1 when α+β = 1; its limit there is 1.
-        last = np.where(s1 - 1.0 == 0.0, 1.0, (k1 + a + b) / (s1 - 1.0))
+        last = np.where(se - 1.0 == 0.0, 1.0, kab / (se - 1.0))
         off_squared = np.where(
             textbook,
             4.0 * k1 * (k1 + a) * (k1 + b) * (k1 + a + b) / (s1 * s1 * (s1 + 1.0) * (s1 - 1.0)),
-            ((k1 + a) / s1) * ((k1 + b) / s1) * (4.0 * k1 / (s1 + 1.0)) * last,
+            (ka / se) * (kb / se) * (4.0 * k1 / (se + 1.0)) * last,
         )
-    # k = 0 with a + b = 0 is a removable singularity: the limit is (b - a)/(a + b + 2).
-    diag[:, 0] = (b[:, 0] - a[:, 0]) / (a[:, 0] + b[:, 0] + 2.0)
+        # k = 0 with a + b = 0 is a removable singularity: the limit is (b - a)/(a + b + 2).
+        diag[:, 0] = np.where(
+            exact[:, 0],
+            (alpha - beta) / (alpha + beta),
+            (b[:, 0] - a[:, 0]) / (a[:, 0] + b[:, 0] + 2.0),
+        )
     off = np.sqrt(off_squared)
     jacobi = np.zeros((len(alpha), n, n))
     idx = np.arange(n)
@@ -142,7 +161,8 @@ def monthly_from_period(theta: np.ndarray, period: str | int) -> np.ndarray:
     months = months_per_period(period)
     if months == 1:
         return theta
-    return -np.expm1(np.log1p(-theta) / float(months))
+    with np.errstate(divide="ignore"):  # θ = 1 (everyone leaves each period): log1p(−1) = −∞
+        return -np.expm1(np.log1p(-theta) / float(months))
 
 
 def starting_mix(
