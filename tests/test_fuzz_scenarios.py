@@ -214,8 +214,6 @@ def _check_result(result: Any, scenario: cxsim.Scenario) -> None:
 # xfail(strict=True): when the model is fixed it passes, fails as XPASS, and the exemption
 # here goes with its marker.
 OPEN = {
-    "sbg alpha or beta below 1e-12": "scipy's Gauss-Jacobi rule needs alpha - 1 > -1",
-    "sbg churn per period rounds to 1": "monthly_from_period takes log1p(-1)",
     "churn above 1 under a promise penalty": "hazard x (1 + penalty x gap) is not capped at 1",
     "a ramp of under 1e-300 months": "leading.ramp's t / ramp overflows (errstate lacks over)",
 }
@@ -223,19 +221,10 @@ OPEN = {
 
 def _open_problem(scenario: cxsim.Scenario) -> str | None:
     """Which open problem an exception from a run of ``scenario`` can be, if any."""
-    for item in scenario.inputs():
-        lo, _ = value_range(item.value)
-        if item.path.endswith((".sbg.alpha", ".sbg.beta")) and lo < 1e-12:
-            return "sbg alpha or beta below 1e-12"
     plans = [g.plan for g in scenario.work_groups.values()]
     plans += [c.plan for c in scenario.capabilities.values() if c.plan is not None]
     if any(0 < value_range(plan.ramp_months)[0] < 1e-300 for plan in plans):
         return "a ramp of under 1e-300 months"
-    for segment in scenario.segments.values():
-        if segment.sbg is not None:
-            alpha, beta = value_range(segment.sbg.alpha), value_range(segment.sbg.beta)
-            if alpha[1] / (alpha[1] + beta[0]) > 1 - 1e-12:
-                return "sbg churn per period rounds to 1"
     return None
 
 
@@ -500,20 +489,15 @@ def _simulated(path: str, overrides: dict) -> Any:
     return cxsim.simulate(scenario, draws=DRAWS, seed=0, keep="all", progress=False)
 
 
-@pytest.mark.xfail(strict=True, reason=OPEN["sbg alpha or beta below 1e-12"])
-def test_open_problem_a_tiny_sbg_alpha():
-    try:
-        _simulated("retail_bank.yaml", {"segments.small_business.sbg.alpha": 1e-283})
-    except cxsim.CxsimError:
-        pass
-
-
-@pytest.mark.xfail(strict=True, reason=OPEN["sbg churn per period rounds to 1"])
-def test_open_problem_sbg_churn_that_rounds_to_one():
-    try:
-        _simulated("retail_bank.yaml", {"segments.small_business.sbg.alpha": 1.4e16})
-    except cxsim.CxsimError:
-        pass
+@pytest.mark.parametrize(
+    "alpha", [1e-283, 1.4e16], ids=["tiny alpha", "churn that rounds to 1 a year"]
+)
+def test_sbg_extremes_the_fuzzer_found_simulate_cleanly(alpha):
+    # Both raised from the model until its sBG classes covered every valid (alpha, beta).
+    scenario = cxsim.load_scenario(SCENARIOS / "retail_bank.yaml")
+    scenario = scenario.with_overrides({"segments.small_business.sbg.alpha": alpha})
+    result = cxsim.simulate(scenario, draws=DRAWS, seed=0, keep="all", progress=False)
+    _check_result(result, scenario)
 
 
 @pytest.mark.xfail(strict=True, reason=OPEN["churn above 1 under a promise penalty"])

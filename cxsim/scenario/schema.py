@@ -34,15 +34,12 @@ def _problem(message: str, got: Any, allowed: str, kind: str = "cxsim") -> Pydan
     )
 
 
-class _Described:
-    """A value shown by a description: pydantic renders the context of an error as text, and
-    Python refuses to write an integer of more than 4,300 digits."""
-
-    def __init__(self, text: str):
-        self.text = text
+class _Described(str):
+    """A value shown by a description (pydantic renders an error's context as text, and Python
+    refuses to write an integer of more than 4,300 digits)."""
 
     def __repr__(self) -> str:
-        return self.text
+        return str(self)
 
 
 def to_value(raw: Any) -> Value:
@@ -100,14 +97,7 @@ REFERRAL_CEILING = 0.05
 _TOP_QUANTILE = 1.0 - 2.0**-53
 
 
-def _bounded(
-    lo: float | None,
-    hi: float | None,
-    *,
-    lo_open: bool = False,
-    hi_open: bool = False,
-    ceiling: float | None = None,
-):
+def _bounded(lo: float | None, hi: float | None, *, lo_open=False, hi_open=False, ceiling=None):
     left = "-inf" if lo is None else f"{lo:g}"
     top = hi if hi is not None else ceiling
     right = "inf" if top is None else f"{top:g}"
@@ -155,20 +145,10 @@ def _bounded(
     return AfterValidator(check)
 
 
-def Uncertain(
-    lo: float | None = None,
-    hi: float | None = None,
-    *,
-    lo_open=False,
-    hi_open=False,
-    ceiling: float | None = None,
-):
+def Uncertain(lo=None, hi=None, *, lo_open=False, hi_open=False, ceiling=None):
     """Annotated type of an uncertain scalar restricted to a range (and below ``ceiling``)."""
-    return Annotated[
-        Any,
-        BeforeValidator(to_value),
-        _bounded(lo, hi, lo_open=lo_open, hi_open=hi_open, ceiling=ceiling),
-    ]
+    bounded = _bounded(lo, hi, lo_open=lo_open, hi_open=hi_open, ceiling=ceiling)
+    return Annotated[Any, BeforeValidator(to_value), bounded]
 
 
 Share = Uncertain(0.0, 1.0)
