@@ -12,7 +12,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["SEEDS", "check_seed", "normal_scores", "stream_id", "uniforms"]
+from cxsim.errors import CxsimError
+
+__all__ = ["SEEDS", "SeedError", "check_seed", "normal_scores", "stream_id", "uniforms"]
+
+
+class SeedError(CxsimError, ValueError):
+    """A seed outside ``[0, 2**64)``: a clear error wherever the seed came from."""
+
 
 #: Seeds are whole numbers in ``[0, SEEDS)``: the generator's key is 64 bits, so a larger seed
 #: would wrap onto a smaller one and silently repeat its draws.
@@ -78,10 +85,12 @@ def _mix64_inplace(x: np.ndarray, scratch: np.ndarray) -> None:
 def check_seed(seed: int) -> int:
     """``seed`` as an int in ``[0, 2**64)``; anything else is refused, never wrapped.
 
-    >>> check_seed(2**64)
+    >>> check_seed(2**64 - 1) == 2**64 - 1
+    True
+    >>> check_seed(2**64)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: seed must be a whole number from 0 to 2**64 − 1 (got 18446744073709551616)
+    cxsim.uncertainty.streams.SeedError: seed must be a whole number from 0 to 2**64 − 1 (got ...)
     """
     value = operator.index(seed)
     if not 0 <= value < SEEDS:
@@ -91,7 +100,7 @@ def check_seed(seed: int) -> int:
             if digits
             else f"a whole number of about {value.bit_length() * 0.30103:,.0f} digits"
         )
-        raise ValueError(f"seed must be a whole number from 0 to 2**64 − 1 (got {shown})")
+        raise SeedError(f"seed must be a whole number from 0 to 2**64 − 1 (got {shown})")
     return value
 
 
