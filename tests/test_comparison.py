@@ -132,6 +132,18 @@ def test_cli_set_overrides_and_their_errors(capsys):
     assert "expected PATH=VALUE" in capsys.readouterr().err
 
 
+def test_set_values_are_read_as_scenario_files_are(capsys):
+    """--set values follow the files' YAML rules: 1e5 is a number, nesting is bounded."""
+    minimal = str(TEST_SCENARIOS / "minimal.yaml")
+    assert main(["run", minimal, "--draws", "5", "--set", "segments.core.arpu=1e2"]) == 0
+    capsys.readouterr()
+    deep = "[" * 3000
+    assert main(["run", minimal, "--set", f"segments.core.arpu={deep}"]) == 1
+    err = capsys.readouterr().err
+    assert "--set: segments.core.arpu: value is not valid YAML: nested more than 100 deep" in err
+    assert "Traceback" not in err and len(err) < 1000
+
+
 def test_cli_run_writes_plots_and_workbook(tmp_path, capsys):
     plots, book = tmp_path / "plots", tmp_path / "case.xlsx"
     assert (

@@ -138,7 +138,9 @@ def add_set(p) -> None:
 
 
 def parse_sets(items: list[str]) -> dict:
-    import yaml
+    # The scenario files' own YAML reader: the same limits (depth, size, number syntax such as
+    # 1e5) and a located error instead of a traceback.
+    from cxsim.scenario.reading import parse_yaml
 
     overrides = {}
     for item in items:
@@ -148,18 +150,17 @@ def parse_sets(items: list[str]) -> dict:
                 Problem("--set", item, "expected PATH=VALUE", item, "e.g. segments.core.arpu=50")
             )
         try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
+            overrides[path.strip()] = parse_yaml(text, "--set")
+        except ScenarioError as exc:
             raise ScenarioError(
                 Problem(
                     "--set",
                     path.strip(),
-                    f"value is not valid YAML: {exc}",
+                    f"value is not valid YAML: {exc.problems[0].message}",
                     text,
                     "a number or a YAML flow mapping",
                 )
             ) from None
-        overrides[path.strip()] = value
     return overrides
 
 
