@@ -349,6 +349,8 @@ def _customer_months(
         # once (H, C, draw) is fewer calls but leaves the cache, and measured 3x slower.
         if programme_moves and moving is not None:
             np.subtract(1.0, theta * scale[t][owner], out=stay[moving])
+            # A promise penalty can push a high hazard past 1: a class loses at most everyone.
+            np.maximum(stay[moving], 0.0, out=stay[moving])
             if full:
                 refresh(slice(moving, moving + 1))
         np.multiply(state, stay, out=work[1])

@@ -42,7 +42,8 @@ def ramp(months: np.ndarray, start: np.ndarray, length: np.ndarray, curve: str) 
     """
     t = months[None, :] - start[:, None]
     width = length[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # A ramp of a denormal month overflows t / width to inf: clipped to 1 below, as meant.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         x = np.where(width > 0, t / width, np.where(t >= 0, 1.0, 0.0))
     x = np.clip(x, 0.0, 1.0)
     if curve == "s_curve":
