@@ -147,8 +147,9 @@ def test_bad_inputs_are_clear_errors(flagship):
         variance_shares(flagship, draws=50, outcome="nvp")
     with pytest.raises(cxsim.CxsimError, match="level must lie strictly between 0 and 1"):
         sobol(flagship, n=64, level=95)
-    with pytest.raises(cxsim.CxsimError, match="seed must be a whole number"):
-        sobol(flagship, n=64, seed=-1)
+    for seed in (-1, 2**64):  # the seeds of every run: never wrapped
+        with pytest.raises(cxsim.CxsimError, match="seed must be a whole number"):
+            sobol(flagship, n=64, seed=seed)
     with pytest.raises(cxsim.CxsimError, match="draws must be at least 13"):
         variance_shares(flagship, draws=5)
     inert = cxsim.load_scenario(one_driver_scenario().data).with_overrides({CHURN: 0.3})

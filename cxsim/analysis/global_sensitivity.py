@@ -26,6 +26,7 @@ from cxsim.montecarlo import outcomes_of_inputs, simulate, simulate_inputs
 from cxsim.scenario import Scenario
 from cxsim.uncertainty.distributions import Distribution
 from cxsim.uncertainty.sampling import draw_inputs
+from cxsim.uncertainty.streams import check_seed
 
 __all__ = ["sobol", "variance_shares"]
 
@@ -325,9 +326,10 @@ def _chosen_inputs(scenario: Scenario, paths: Collection[str] | None) -> list:
 
 
 def _check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+    """The seed rules of every run: a whole number in [0, 2**64), never wrapped."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise CxsimError(f"seed must be a whole number ≥ 0 (got {seed!r})")
-    return int(seed)
+    return check_seed(int(seed))
 
 
 def _check_outcome(scenario: Scenario, outcome: str) -> None:
