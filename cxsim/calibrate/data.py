@@ -177,7 +177,8 @@ def _data_lines(path: Path, rows: int) -> list[int]:
 def _show(value: Any) -> str:
     if isinstance(value, str):
         return repr(value)
-    if isinstance(value, float) and np.isnan(value):
+    # Missing reads as None, NaN or pd.NA depending on the column's type and pandas' version.
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return "an empty cell"
     text = repr(value.item() if isinstance(value, np.generic) else value)
     return text if len(text) <= 60 else text[:57] + "..."
