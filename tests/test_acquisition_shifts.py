@@ -195,3 +195,14 @@ def test_the_optimiser_takes_a_good_shift_and_leaves_a_bad_one():
     funded = dict(zip(best.plan_["item"], best.plan_["funded"], strict=True))
     assert funded["core->growth"] and not funded["core->costly"]
     assert [s.name for s in best.scenario_.acquisition_shifts] == ["core->growth"]
+
+
+def test_the_shipped_core_growth_scenario_shifts_only_in_the_programme():
+    # The flagship with one shift: on the same seed the inputs they share draw the same, the
+    # baseline is the flagship's to the bit, and the shift out of the false ideal segment pays.
+    path = SCENARIOS / "core_growth" / "retail_bank_core_growth.yaml"
+    shifted = cxsim.simulate(path, draws=30, seed=11, progress=False)
+    flagship = cxsim.simulate(SCENARIOS / "retail_bank.yaml", draws=30, seed=11, progress=False)
+    assert np.array_equal(shifted.metrics["customers"][1], flagship.metrics["customers"][1])
+    assert shifted.scenario.acquisition_shifts[0].source == "branch_dependent"
+    assert (shifted.npv > flagship.npv).all()
