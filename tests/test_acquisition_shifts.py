@@ -206,3 +206,11 @@ def test_the_shipped_core_growth_scenario_shifts_only_in_the_programme():
     assert np.array_equal(shifted.metrics["customers"][1], flagship.metrics["customers"][1])
     assert shifted.scenario.acquisition_shifts[0].source == "branch_dependent"
     assert (shifted.npv > flagship.npv).all()
+
+
+def test_group_values_count_a_shift_as_an_item_and_still_add_up():
+    data = with_shift(two_segments(arpu=90.0), share=0.5, cost={"one_time": 5000.0})
+    values = cxsim.group_values(data, draws=8, seed=1)
+    assert values.loc["core->growth", "kind"] == "acquisition_shift"
+    assert values["shapley"].sum() == pytest.approx(values.attrs["npv"], rel=1e-9)
+    assert values.loc["core->growth", "if_alone"] > 0

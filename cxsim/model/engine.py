@@ -60,7 +60,7 @@ class ChunkOutput:
     acquisition_factor: np.ndarray  # (draw, H) paid acquisitions, programme / baseline
     mechanisms: dict[str, np.ndarray]  # execution_capacity, targeting_quality, promise (draw, H)
     lever_profit: np.ndarray  # (draw, lever, H) incremental profit by lever (docs/model.md §5)
-    costs: dict[str, np.ndarray]  # start and running cost per item, (draw, G + N) each
+    costs: dict[str, np.ndarray]  # start and running cost per item, (draw, G + N + M) each
     shift_cost: np.ndarray | None = None  # (draw, M, H) acquisition shifts' cost
 
 
