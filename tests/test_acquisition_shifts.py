@@ -157,7 +157,7 @@ def test_the_ranking_names_false_ideal_customers():
             "acquisition_shifts.0.start_month",
             "after the horizon",
         ),
-        ({"share": 0.2, "form": "core"}, "acquisition_shifts.0.form", "unknown key"),
+        ({"share": 0.2, "form": "core"}, "acquisition_shifts.0.form", "did you mean 'from'"),
     ],
 )
 def test_bad_shifts_give_located_errors(shift, path, words):
