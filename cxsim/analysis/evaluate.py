@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from cxsim.errors import CxsimError
+from cxsim.model.acquisition import with_shift_cost
 from cxsim.model.engine import run_cash
 from cxsim.model.finance import discount_factors, npv
 from cxsim.model.leading import monthly_cost, ramp
@@ -75,6 +76,7 @@ class Variant:
     capabilities_on: tuple[bool, ...] | None = None
     levers: tuple[str, ...] = LEVERS
     edits: tuple[Edit, ...] = ()
+    shifts_on: tuple[bool, ...] | None = None  # acquisition shifts; None: all as written
 
 
 @dataclass
@@ -191,6 +193,7 @@ def _evaluate(
                 perception=shared.perception(len(group)),
                 with_cost=False,
                 ramps=np.concatenate([shared.ramps(v) for v in group]),
+                shifts_on=_stack([v.shifts_on for v in group], b - a),
             )
             cost = np.concatenate([shared.cost(v) for v in group])
             profit = cash.profit[0] - np.tile(baseline[a:b], (len(group), 1))
@@ -240,7 +243,9 @@ class _Shared:
         capabilities = _items_cost(
             self, variant, "capability", len(p.ops.names), variant.capabilities_on
         )
-        return groups if capabilities is None else groups + capabilities
+        cost = groups if capabilities is None else groups + capabilities
+        on = None if variant.shifts_on is None else np.asarray(variant.shifts_on, bool)
+        return with_shift_cost(p, cost, on)
 
     def _make_room(self) -> None:
         if len(self._costs) >= _MAX_CACHED:

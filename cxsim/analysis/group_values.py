@@ -45,6 +45,7 @@ from cxsim.analysis.planning.space import planned_capabilities
 from cxsim.model.operating_model import modelled_capabilities
 from cxsim.outputs.mc_error import mean_se
 from cxsim.scenario import Scenario, load_scenario
+from cxsim.scenario.shifts import shift_names
 
 __all__ = ["WHY_THEY_DIFFER", "group_values"]
 
@@ -108,7 +109,8 @@ def group_values(
     groups = list(scenario.work_groups)
     capabilities = planned_capabilities(scenario)
     modelled = modelled_capabilities(scenario)
-    items = [*groups, *capabilities]
+    shifts = shift_names(list(scenario.acquisition_shifts))  # on/off items, as in the search
+    items = [*groups, *capabilities, *shifts]
     dependants = {item: _dependants(scenario, item) for item in items}
     everything = frozenset(items)
     dropped = {item: everything - {item} - set(dependants[item]) for item in items}
@@ -118,7 +120,10 @@ def group_values(
         # Capabilities outside the coalition (and those without a plan) are switched off:
         # today's level, no cost.
         on = tuple(c in coalition for c in modelled) if modelled else None
-        return Variant(groups_on=tuple(g in coalition for g in groups), capabilities_on=on)
+        moved = tuple(m in coalition for m in shifts) if shifts else None
+        return Variant(
+            groups_on=tuple(g in coalition for g in groups), capabilities_on=on, shifts_on=moved
+        )
 
     phi, evaluations = coalition_game(
         Evaluator(scenario, draws, seed),
@@ -135,7 +140,7 @@ def group_values(
     for item in items:
         without, only = evaluations[dropped[item]], evaluations[alone[item]]
         rows[item] = {
-            "kind": "work_group" if item in scenario.work_groups else "capability",
+            "kind": _kind(scenario, item, shifts),
             "shapley": phi[item],
             "if_dropped": expected_npv(full) - expected_npv(without),
             "if_dropped_se": mean_se(full.npv - without.npv),
@@ -152,6 +157,12 @@ def group_values(
         method=f"Shapley values ({method}), {draws} draws, seed {seed}, common random numbers",
     )
     return frame
+
+
+def _kind(scenario: Scenario, item: str, shifts: list[str]) -> str:
+    if item in scenario.work_groups:
+        return "work_group"
+    return "acquisition_shift" if item in shifts else "capability"
 
 
 def _dependants(scenario: Scenario, item: str) -> list[str]:

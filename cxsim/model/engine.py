@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cxsim.model import acquisition as acq
 from cxsim.model import operating_model as om
 from cxsim.model.leading import (
     capability_cost,
@@ -59,7 +60,8 @@ class ChunkOutput:
     acquisition_factor: np.ndarray  # (draw, H) paid acquisitions, programme / baseline
     mechanisms: dict[str, np.ndarray]  # execution_capacity, targeting_quality, promise (draw, H)
     lever_profit: np.ndarray  # (draw, lever, H) incremental profit by lever (docs/model.md §5)
-    costs: dict[str, np.ndarray]  # start and running cost per item, (draw, G + N) each
+    costs: dict[str, np.ndarray]  # start and running cost per item, (draw, G + N + M) each
+    shift_cost: np.ndarray | None = None  # (draw, M, H) acquisition shifts' cost
 
 
 def run(
@@ -69,6 +71,7 @@ def run(
     capabilities_on: np.ndarray | None = None,
     levers: Collection[str] | np.ndarray = LEVERS,
     out: dict[str, np.ndarray] | None = None,
+    shifts_on: np.ndarray | None = None,
 ) -> ChunkOutput:
     """Run both arms for one chunk of draws.
 
@@ -87,6 +90,8 @@ def run(
         (arm, draw, S, H) and the series ``leading``, ``closure``, ``perceived``,
         ``group_cost``, ``maturity``, ``capability_cost``, ``acquisition_factor``,
         ``lever_profit`` and the mechanisms (see ``cxsim.montecarlo.simulate``).
+    shifts_on : bool array (M,), optional
+        Acquisition shifts in the programme; the others leave acquisitions as written.
     """
     out = out if out is not None else {}
     chain = _chain(p, groups_on, capabilities_on, levers, out)
@@ -101,6 +106,7 @@ def run(
         promise_gap=chain.promise_gap,
         uplift=chain.uplift,
         by_lever=by_lever,
+        shifts_on=shifts_on,
     )
     cost = _into(out.get("group_cost"), programme_cost(p, groups_on))
     cap_cost = _into(out.get("capability_cost"), capability_cost(p, capabilities_on))
@@ -118,7 +124,8 @@ def run(
         chain.acquisition_factor,
         chain.mechanisms,
         by_lever,
-        cost_inputs(p, groups_on, capabilities_on),
+        acq.with_shift_inputs(p, cost_inputs(p, groups_on, capabilities_on), shifts_on),
+        _into(out.get("shift_cost"), acq.shift_cost(p, shifts_on)),
     )
 
 
@@ -140,6 +147,7 @@ def run_cash(
     perception: Perception | None = None,
     with_cost: bool = True,
     ramps: np.ndarray | None = None,
+    shifts_on: np.ndarray | None = None,
 ) -> CashOutput:
     """Profit and programme cost only: the engine as plan comparisons and searches use it.
 
@@ -158,10 +166,13 @@ def run_cash(
         x, gap, uplift = chain.perceived, chain.promise_gap, chain.uplift
     else:  # the baseline alone: no plan, no perception
         x, gap, uplift = np.zeros((n, s_count, p.horizon)), None, None
-    months = _customer_months(p, x, levers, promise_gap=gap, uplift=uplift, arms=arms, full=False)
+    months = _customer_months(
+        p, x, levers, promise_gap=gap, uplift=uplift, arms=arms, full=False, shifts_on=shifts_on
+    )
     cost = None
     if with_cost:
         cost = total_cost(programme_cost(p, groups_on), capability_cost(p, capabilities_on))
+        cost = acq.with_shift_cost(p, cost, shifts_on)
     return CashOutput(months["profit"].sum(axis=2), cost)
 
 
@@ -252,6 +263,7 @@ def _customer_months(
     arms: tuple[int, ...] = (0, 1),
     full: bool = True,
     by_lever: np.ndarray | None = None,
+    shifts_on: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """The customer recursion; ``x`` is perceived closure (draw, S, H).
 
@@ -331,6 +343,8 @@ def _customer_months(
     # unless branding lifts the programme's.
     paid_arms = np.empty((horizon, n_arms, s_count, n))
     paid_arms[:] = paid
+    if p.shifts is not None and moving is not None:  # acquisition shifts (docs/model.md §5)
+        paid_arms[:, moving] = acq.programme_paid(p, shifts_on)
     if uplift is not None and moving is not None:
         paid_arms[:, moving] *= uplift.T[:, None, :]
     programme_moves = moving is not None and bool(np.any(responses[0].hazard_scale != 1.0))
@@ -338,7 +352,7 @@ def _customer_months(
     # C, draw); the referrals' share is the rest of the difference between the arms.
     split = split_monthly = None
     if by_lever is not None:
-        sources = 1 if uplift is None else 2  # paid acquisitions differ only under branding
+        sources = 1 if uplift is None and p.shifts is None else 2  # paid differ: branding, shifts
         split = np.zeros((sources, c_count, n))
         split_monthly = np.empty((horizon, sources, s_count, n))
         split_scratch = np.empty((c_count, n))
@@ -398,7 +412,8 @@ def _customer_months(
         out["referrals"][index] = referrals
     if by_lever is not None and split_monthly is not None:
         added = np.ascontiguousarray(np.transpose(split_monthly, (1, 3, 2, 0)))
-        _lever_profit(p, responses, out["customers"], added, uplift, by_lever)
+        extra = acq.extra_paid(p, paid_arms, uplift)
+        _lever_profit(p, responses, out["customers"], added, extra, by_lever)
     return out
 
 
@@ -443,7 +458,7 @@ def _grow_split(split, sums, programme, stay, paid, referred_weight, p: Params, 
         split[1] += scratch
 
 
-def _lever_profit(p, responses, customers, added, uplift, into) -> None:
+def _lever_profit(p, responses, customers, added, extra_paid, into) -> None:
     """Incremental profit by lever, (draw, lever, H) summed over segments.
 
     A variance analysis: the customers the programme adds (``added``: by retention, and by
@@ -472,10 +487,9 @@ def _lever_profit(p, responses, customers, added, uplift, into) -> None:
         "cost_to_serve": mean_customers * (baseline.serve_pc - programme.serve_pc),
     }
     referred = (t0 - t1) - retention
-    if uplift is not None:
+    if extra_paid is not None:  # (draw, S, H) paid acquisitions programme − baseline
         acquisition = added[1]
         referred -= acquisition
-        extra_paid = p.seg["new_customers_per_month"][:, :, None] * (uplift[:, None, :] - 1.0)
         lines["acquisition"] = acquisition * unit - extra_paid * p.seg["cac"][:, :, None]
     lines["referrals"] = referred * unit - mean_customers * (rate0 - rate1) * referral_cost
     for k, lever in enumerate(LEVERS):

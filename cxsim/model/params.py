@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from cxsim.model.acquisition import ShiftArrays, build_shifts
 from cxsim.model.customers import beta_classes, monthly_from_period, starting_mix
 from cxsim.model.finance import monthly_discount
 from cxsim.model.operating_model import OperatingArrays, build_operating
@@ -52,6 +53,7 @@ class Params:
     order: list[int]
     v: np.ndarray  # (draw,) monthly discount factor
     ops: OperatingArrays  # capabilities, journeys, synergies
+    shifts: ShiftArrays | None = None  # acquisition shifts (programme arm), None without
 
     @property
     def draws(self) -> int:
@@ -133,6 +135,7 @@ def build_params(scenario: Scenario, values: dict[str, np.ndarray]) -> Params:
         order=[index[g] for g in topological_order(scenario.work_groups)],
         v=monthly_discount(values["discount_rate"]),
         ops=build_operating(scenario, values, segments, groups, n),
+        shifts=build_shifts(scenario, values, segments),
     )
 
 
@@ -188,4 +191,5 @@ def repeat(p: Params, times: int) -> Params:
         market_size=None if p.market_size is None else tile(p.market_size),
         **arrays,
         ops=repeated_ops,
+        shifts=None if p.shifts is None else p.shifts.tiled(times),
     )

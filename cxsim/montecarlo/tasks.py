@@ -43,6 +43,7 @@ SERIES = (
     "closure",
     "perceived",
     "group_cost",
+    "shift_cost",
 )
 
 
@@ -91,6 +92,7 @@ def allocate(scenario: Scenario, draws: int, dry: bool = False) -> dict:
         closure=(draws, s, h),
         perceived=(draws, s, h),
         group_cost=(draws, g, h),
+        shift_cost=(draws, len(scenario.acquisition_shifts), h),
         lever_profit=(draws, len(LEVERS), h),
     )
     return shapes if dry else {name: np.empty(shape) for name, shape in shapes.items()}
@@ -157,6 +159,7 @@ def assemble(
         group_cost=arrays["group_cost"],
         maturity=arrays["maturity"],
         capability_cost=arrays["capability_cost"],
+        shift_cost=arrays["shift_cost"],
         acquisition_factor=arrays["acquisition_factor"],
         lever_profit=arrays["lever_profit"],
         mechanisms={k: arrays[k] for k in ("execution_capacity", "targeting_quality", "promise")},
@@ -205,6 +208,7 @@ def concatenate(parts: list[SimulationResult]) -> SimulationResult:
         group_cost=join(lambda r: r.group_cost),
         maturity=join(lambda r: r.maturity),
         capability_cost=join(lambda r: r.capability_cost),
+        shift_cost=join(lambda r: r.shift_cost),
         acquisition_factor=join(lambda r: r.acquisition_factor),
         lever_profit=join(lambda r: r.lever_profit),
         mechanisms={k: join(lambda r, k=k: r.mechanisms[k]) for k in first.mechanisms},
@@ -253,6 +257,7 @@ def simulate_inputs(
         "group_cost": output.group_cost,
         "maturity": output.maturity,
         "capability_cost": output.capability_cost,
+        "shift_cost": output.shift_cost,
         "acquisition_factor": output.acquisition_factor,
         "lever_profit": output.lever_profit,
         **output.mechanisms,

@@ -49,14 +49,18 @@ def business_case(result: BaseResult, provenance: Provenance | None = None) -> s
             programme, baseline = _fmt(row["programme"], unit), _fmt(row["baseline"], unit)
             change = _fmt(row["change"], unit, signed=True)
             lines.append(f"    {metric:22}{programme:>16}{baseline:>16}{change:>14}")
-    econ = result.segment_economics()
-    costly = econ.index[econ["costs_more_than_it_earns"]].tolist()
+    econ = result.segment_ranking()  # most valuable first
+    costly = econ.index[econ["false_ideal_customer"]].tolist()
     lines.append("")
-    lines.append("Segment economics today (margin after cost to serve, per customer per month):")
+    lines.append(
+        "Segment economics today, ranked by value after cost to serve "
+        "(margin per customer per month; CLV; CAC):"
+    )
     for segment, row in econ.iterrows():
-        flag = "  <- costs more to serve than it earns" if row["costs_more_than_it_earns"] else ""
+        flag = "  <- costs more to serve than it earns" if row["false_ideal_customer"] else ""
         lines.append(
-            f"  {segment:22}{row['margin_per_customer']:>10,.2f}   CLV {row['clv']:>12,.0f}{flag}"
+            f"  {row['rank']}. {segment:22}{row['margin_per_customer']:>10,.2f}   "
+            f"CLV {row['clv']:>12,.0f}   CAC {row['cac']:>8,.0f}{flag}"
         )
     if costly:
         lines.append(

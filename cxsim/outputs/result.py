@@ -78,6 +78,7 @@ class SimulationResult(BaseResult):
     v: np.ndarray
     maturity: np.ndarray | None = None  # (draw, capability, month)
     capability_cost: np.ndarray | None = None  # (draw, capability, month)
+    shift_cost: np.ndarray | None = None  # (draw, acquisition shift, month)
     acquisition_factor: np.ndarray | None = None  # (draw, month), programme arm
     lever_profit: np.ndarray | None = None  # (draw, lever, month), incremental profit by lever
     mechanisms: dict[str, np.ndarray] = field(default_factory=dict)  # (draw, month) each
@@ -217,17 +218,23 @@ class SimulationResult(BaseResult):
         return np.add.reduceat(getattr(self, name), starts, axis=1)
 
     def item_cost(self, item: str, part: str = "total") -> np.ndarray:
-        """Monthly cost of a work group or capability, (draw, month): ``total``, or its
-        ``one_time`` or ``running`` part (the running part is its monthly cost from its start;
-        the one-time cost is the rest)."""
-        items = [*self.work_groups, *self.capabilities]
+        """Monthly cost of a work group, capability or acquisition shift, (draw, month):
+        ``total``, or its ``one_time`` or ``running`` part (the running part is its monthly
+        cost from its start; the one-time cost is the rest)."""
+        items = [*self.work_groups, *self.capabilities, *self.shifts]
         if item not in items:
             raise CxsimError(f"no cost item {item!r}; known: {', '.join(items)}")
         if part not in COST_PARTS:
             raise CxsimError(f"unknown cost part {part!r}; known: {', '.join(COST_PARTS)}")
         k = items.index(item)
         groups = len(self.work_groups)
-        total = self.group_cost[:, k] if k < groups else _kept(self.capability_cost)[:, k - groups]
+        owned = groups + len(self.capabilities)
+        if k < groups:
+            total = self.group_cost[:, k]
+        elif k < owned:
+            total = _kept(self.capability_cost)[:, k - groups]
+        else:
+            total = _kept(self.shift_cost)[:, k - owned]
         if part == "total":
             return total
         months = np.arange(self.horizon)
@@ -292,11 +299,14 @@ class SimulationResult(BaseResult):
     # ------------------------------------------------------------- cash flow
     @cached_property
     def programme_cost(self) -> np.ndarray:
-        """(draw, month) programme cost: work groups plus capabilities."""
+        """(draw, month) programme cost: work groups, capabilities and acquisition shifts."""
         capabilities = self.capability_cost
         if capabilities is None:
             capabilities = np.zeros((self.draws, 0, self.horizon))
-        return total_cost(self.group_cost, capabilities)
+        cost = total_cost(self.group_cost, capabilities)
+        if self.shifts:  # acquisition shifts' costs after the others (docs/model.md §5)
+            cost = cost + _kept(self.shift_cost).sum(axis=1)
+        return cost
 
     @cached_property
     def incremental_profit(self) -> np.ndarray:

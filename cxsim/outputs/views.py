@@ -30,6 +30,7 @@ from cxsim.model.operating_model import modelled_capabilities
 from cxsim.model.responses import LEVERS
 from cxsim.outputs.mc_error import mean_se, proportion_se, quantile_se
 from cxsim.outputs.summary import Summary
+from cxsim.scenario.shifts import shift_names
 
 if TYPE_CHECKING:
     from cxsim.outputs.provenance import Provenance
@@ -136,6 +137,11 @@ class BaseResult:
         return modelled_capabilities(self.scenario)
 
     @property
+    def shifts(self) -> list[str]:
+        """Acquisition shifts' labels, ``from->to`` (cost items after the capabilities)."""
+        return shift_names(list(self.scenario.acquisition_shifts))
+
+    @property
     def has_market_size(self) -> bool:
         return any(s.market_size is not None for s in self.scenario.segments.values())
 
@@ -168,7 +174,7 @@ class BaseResult:
         keys += [("lever", lever) for lever in LEVERS]
         keys += [
             ("cost", item, part)
-            for item in (*self.work_groups, *self.capabilities)
+            for item in (*self.work_groups, *self.capabilities, *self.shifts)
             for part in ("one_time", "running")
         ]
         return keys
@@ -270,6 +276,13 @@ class BaseResult:
                     }
                 )
         return pd.DataFrame(rows).set_index(["segment", "metric"])
+
+    def segment_ranking(self) -> pd.DataFrame:
+        """Segments ranked by value after cost to serve, false ideal customers named
+        (:func:`cxsim.outputs.economics.segment_ranking`)."""
+        from cxsim.outputs.economics import segment_ranking
+
+        return segment_ranking(self)
 
     def segment_economics(self) -> pd.DataFrame:
         """Per segment at month 0 (baseline): margin per customer and forward CLV.

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from cxsim.scenario.schema import ASSESSMENT_DIMENSIONS, as_written, to_value, value_range
+from cxsim.scenario.shifts import check_shifts
 
 if TYPE_CHECKING:
     from cxsim.scenario.problems import ProblemReport as Report
@@ -123,6 +124,7 @@ def cross_check(data: Mapping[str, Any], report: Report) -> None:
             owner=gname,
         )
     _check_operating_model(data, segments, groups, horizon, pain_total, report)
+    check_shifts(data, report)
     _check_terminal_value(data, horizon, report)
     for seg_name, total in pain_total.items():
         if total > 1 + 1e-9:

@@ -31,7 +31,8 @@ def _model_at(loc: tuple) -> type[BaseModel] | None:
 
 
 def _allowed_keys(model: type[BaseModel]) -> list[str]:
-    return list(model.model_fields)
+    # A key spelled differently in the file than in Python (a shift's "from") by its alias.
+    return [info.alias or name for name, info in model.model_fields.items()]
 
 
 def _describe_type_error(err: Mapping[str, Any]) -> tuple[str, str]:

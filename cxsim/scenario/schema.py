@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
@@ -23,6 +23,9 @@ from cxsim.uncertainty.distributions import (
     is_distribution_mapping,
     parse_distribution,
 )
+
+if TYPE_CHECKING:  # defined beside its checks, which complete ScenarioModel on import
+    from cxsim.scenario.shifts import AcquisitionShift
 
 Value = float | Distribution
 
@@ -416,6 +419,7 @@ class ScenarioModel(Strict):
     journeys: dict[str, Journey] = Field(default_factory=dict)
     synergies: list[Synergy] = Field(default_factory=list)
     capabilities: dict[Literal[CAPABILITIES], Capability] = Field(default_factory=dict)
+    acquisition_shifts: list[AcquisitionShift] = Field(default_factory=list)
     operating_model: OperatingModel = Field(default_factory=OperatingModel)
     terminal_value: TerminalValue | None = None
     maturity_assessment: (

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from cxsim.analysis.planning.search import OBJECTIVE_LABEL, Evaluation, Search
+from cxsim.analysis.planning.shifts import drop_unchosen
 from cxsim.analysis.planning.space import describe_plan
 from cxsim.analysis.planning.why import recheck, why_lines, why_report_tables, why_tables
 from cxsim.outputs.fitted import FitResult, Report, Table
@@ -324,6 +325,7 @@ def written_scenario(
             kept.append(synergy)
     if "synergies" in data:
         data["synergies"] = kept
+    drop_unchosen(data, funded, renamed)
     for name, capability in (data.get("capabilities") or {}).items():
         if name not in funded:
             capability.pop("plan", None)

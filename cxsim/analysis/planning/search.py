@@ -102,16 +102,19 @@ class Search:
         """The plan as switches and edits of the sampled inputs."""
         groups = [False] * self.groups
         capabilities = [False] * self.capabilities
+        shifts = [False] * len(self.scenario.acquisition_shifts)
+        switches = {"group": groups, "capability": capabilities, "shift": shifts}
         edits = []
         for item, k in zip(self.items, plan, strict=True):
             if k is None:
                 continue
-            (groups if item.kind == "work_group" else capabilities)[item.position] = True
+            switches[item.engine_kind][item.position] = True
             edits += [
                 Edit(item.engine_kind, item.position, name, scale, shift)
                 for name, scale, shift in item.options[k].edits
             ]
-        return Variant(tuple(groups), tuple(capabilities), edits=tuple(edits))
+        on = tuple(shifts) if shifts else None  # None: a scenario without shifts
+        return Variant(tuple(groups), tuple(capabilities), edits=tuple(edits), shifts_on=on)
 
     def overrides(self, plan: Plan) -> dict[str, Any]:
         """The plan as scenario overrides (to write it as a scenario file)."""

@@ -104,7 +104,7 @@ class Item:
 
     @property
     def engine_kind(self) -> str:
-        return "group" if self.kind == "work_group" else "capability"
+        return {"work_group": "group", "capability": "capability"}.get(self.kind, "shift")
 
     @property
     def enabler(self) -> int:
@@ -167,7 +167,8 @@ def planned_capabilities(scenario: Scenario) -> list[str]:
 
 
 def decision_items(scenario: Scenario, fractions, shifts) -> list[Item]:
-    """Work groups (prerequisites first), then the capabilities that have a plan."""
+    """Work groups (prerequisites first), the capabilities that have a plan, then the
+    acquisition shifts (on or off, :mod:`~cxsim.analysis.planning.shifts`)."""
     from cxsim.model.operating_model import assessment_levels, modelled_capabilities
 
     horizon = scenario.horizon_months
@@ -215,7 +216,9 @@ def decision_items(scenario: Scenario, fractions, shifts) -> list[Item]:
                 position=modelled.index(name),
             )
         )
-    return items
+    from cxsim.analysis.planning.shifts import shift_items  # after the capabilities
+
+    return items + shift_items(scenario)
 
 
 Plan = tuple  # one entry per item: an option index, or None when the item is not funded

@@ -119,7 +119,7 @@ def write_monthly(ws: Worksheet, result: BaseResult) -> CashFlowModel:
     )
     horizon = result.horizon
     first, last = top + 1, top + horizon
-    items = [*result.work_groups, *result.capabilities]
+    items = [*result.work_groups, *result.capabilities, *result.shifts]
     lines: list[tuple[str, str, np.ndarray | None]] = [("Month", "month", None)]
     lines += [("Year", "year", None), ("Discount factor", "factor", None)]
     lines += [
@@ -293,7 +293,7 @@ def _terminal_rows(result, model: CashFlowModel, monthly: Worksheet) -> list[tup
 def expected_net(result) -> np.ndarray:
     """The expected monthly net cash flow the workbook writes (mean benefit − mean cost)."""
     benefit = sum(result.band(("lever", lever)).mean for lever in LEVERS)
-    items = [*result.work_groups, *result.capabilities]
+    items = [*result.work_groups, *result.capabilities, *result.shifts]
     cost = sum(result.band(("cost", i, p)).mean for i in items for p in ("one_time", "running"))
     return benefit - cost
 
