@@ -13,6 +13,7 @@ import difflib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from cxsim.scenario.listening import check_listening
 from cxsim.scenario.schema import ASSESSMENT_DIMENSIONS, as_written, to_value, value_range
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ def cross_check(data: Mapping[str, Any], report: Report) -> None:
     horizon = horizon if isinstance(horizon, int) and not isinstance(horizon, bool) else None
     segments: Mapping[str, Any] = _mapping(data.get("segments"))
     groups: Mapping[str, Any] = _mapping(data.get("work_groups"))
+    check_listening(data, horizon, segments, report)
 
     for name, seg in segments.items():
         if not isinstance(seg, Mapping):
