@@ -134,3 +134,30 @@ def test_bad_listening_values_give_located_errors(change, path, text):
 def test_a_scenario_without_listening_is_refused():
     with pytest.raises(cxsim.CxsimError, match="listening"):
         value_of_listening(FLAGSHIP, draws=2)
+
+
+def test_cli_prints_the_value_and_the_sweep(tmp_path, capsys):
+    from cxsim.cli.main import main
+
+    chart = tmp_path / "sweep.png"
+    argv = ["listening", LISTENING, "--draws", "20", "--respondents", "0,200", "--plot", str(chart)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "value_of_listening" in out and "respondents" in out and chart.exists()
+
+
+def test_cli_refuses_a_scenario_without_listening(capsys):
+    from cxsim.cli.main import main
+
+    assert main(["listening", FLAGSHIP, "--draws", "5"]) == 1
+    assert "listening" in capsys.readouterr().err
+
+
+def test_break_even_interpolates_between_the_sweep_points():
+    import pandas as pd
+
+    from cxsim.analysis.listening import break_even_respondents
+
+    sweep = pd.DataFrame({"value_of_listening": [-10.0, -5.0, 15.0]}, index=[0, 100, 200])
+    assert break_even_respondents(sweep) == 125.0
+    assert break_even_respondents(sweep.iloc[:2]) is None

@@ -22,7 +22,7 @@ from cxsim.model.params import build_params
 from cxsim.scenario import Scenario, load_scenario
 from cxsim.uncertainty.sampling import draw_inputs
 
-__all__ = ["ROWS", "listening_sweep", "value_of_listening"]
+__all__ = ["ROWS", "break_even_respondents", "listening_sweep", "value_of_listening"]
 
 ROWS = (
     "plan_npv",
@@ -197,8 +197,23 @@ def listening_sweep(
                 "listening_cost_pv": table.loc["listening_cost_pv", "mean"],
                 "value_of_listening": table.loc["value_of_listening", "mean"],
                 "mc_error": table.loc["value_of_listening", "mc_error"],
+                "evpi": table.loc["evpi", "mean"],
             }
         )
     frame = pd.DataFrame(rows).set_index("respondents")
     frame["pays"] = frame["value_of_listening"] > 0
     return frame
+
+
+def break_even_respondents(sweep: pd.DataFrame) -> float | None:
+    """Respondents per wave at which listening starts to pay (net value crosses 0), linearly
+    between the sweep's points; 0 when it pays from the first point, None when it never does
+    within the sweep."""
+    n = sweep.index.to_numpy(dtype=float)
+    net = sweep["value_of_listening"].to_numpy()
+    for k in range(len(n)):
+        if net[k] > 0:
+            if k == 0:
+                return float(n[0])
+            return float(n[k - 1] + (n[k] - n[k - 1]) * (-net[k - 1]) / (net[k] - net[k - 1]))
+    return None
