@@ -78,7 +78,8 @@ def cross_check(data: Mapping[str, Any], report: Report) -> None:
     for name, seg in segments.items():
         if not isinstance(seg, Mapping):
             continue
-        has_churn, has_sbg = "monthly_churn" in seg, "sbg" in seg
+        # An explicit null is no retention model (the engine would find no churn to draw).
+        has_churn, has_sbg = (seg.get(key) is not None for key in ("monthly_churn", "sbg"))
         if has_churn == has_sbg:
             report.add(
                 ("segments", name, "monthly_churn"),
