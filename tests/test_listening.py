@@ -161,3 +161,5 @@ def test_break_even_interpolates_between_the_sweep_points():
     sweep = pd.DataFrame({"value_of_listening": [-10.0, -5.0, 15.0]}, index=[0, 100, 200])
     assert break_even_respondents(sweep) == 125.0
     assert break_even_respondents(sweep.iloc[:2]) is None
+    free = pd.DataFrame({"value_of_listening": [0.0, 8.0, -3.0]}, index=[0, 100, 200])
+    assert break_even_respondents(free) == 100.0

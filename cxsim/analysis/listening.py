@@ -206,14 +206,15 @@ def listening_sweep(
 
 
 def break_even_respondents(sweep: pd.DataFrame) -> float | None:
-    """Respondents per wave at which listening starts to pay (net value crosses 0), linearly
-    between the sweep's points; 0 when it pays from the first point, None when it never does
-    within the sweep."""
+    """Respondents per wave at which listening starts to pay: where the mean net value first
+    crosses from below 0 to above, linearly between the sweep's points; the first paying point
+    itself when the one before breaks even exactly (no respondents, no cost); None when it
+    never pays within the sweep."""
     n = sweep.index.to_numpy(dtype=float)
     net = sweep["value_of_listening"].to_numpy()
     for k in range(len(n)):
         if net[k] > 0:
-            if k == 0:
-                return float(n[0])
+            if k == 0 or net[k - 1] >= 0:
+                return float(n[k])
             return float(n[k - 1] + (n[k] - n[k - 1]) * (-net[k - 1]) / (net[k] - net[k - 1]))
     return None
