@@ -163,3 +163,16 @@ def test_break_even_interpolates_between_the_sweep_points():
     assert break_even_respondents(sweep.iloc[:2]) is None
     free = pd.DataFrame({"value_of_listening": [0.0, 8.0, -3.0]}, index=[0, 100, 200])
     assert break_even_respondents(free) == 100.0
+
+
+def test_simulate_says_it_runs_the_plan_as_written(scenario):
+    result = cxsim.simulate(scenario, draws=5, seed=1)
+    assert any("value_of_listening" in note for note in result.notes)
+    assert not any("listening" in note for note in cxsim.simulate(FLAGSHIP, seed=1).notes)
+
+
+def test_respondents_by_segment_ask_only_those_segments(scenario):
+    one = scenario.with_overrides({"listening.respondents_per_wave": {"mass_market": 800}})
+    waves = value_of_listening(one, draws=20, seed=6).attrs["waves"]
+    asked = waves["measured"].notna().groupby(level="segment").any()
+    assert asked.to_dict() == {s: s == "mass_market" for s in scenario.segments}
