@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # what the lazy names resolve to, for type checkers and IDEs
     from cxsim.analysis.comparison import Comparison, compare
     from cxsim.analysis.global_sensitivity import sobol, variance_shares
     from cxsim.analysis.group_values import group_values
+    from cxsim.analysis.listening import value_of_listening
     from cxsim.analysis.planning import OptimizationResult, optimize
     from cxsim.analysis.sensitivity import BreakEven, breakeven, tornado
     from cxsim.montecarlo import simulate
@@ -58,6 +59,7 @@ _NAMES = {
     "simulate": "cxsim.montecarlo",
     "sobol": "cxsim.analysis.global_sensitivity",
     "tornado": "cxsim.analysis.sensitivity",
+    "value_of_listening": "cxsim.analysis.listening",
     "variance_shares": "cxsim.analysis.global_sensitivity",
     "waterfall_by_group": "cxsim.analysis.attribution",
     "waterfall_by_lever": "cxsim.analysis.attribution",
@@ -98,6 +100,7 @@ __all__ = [
     "simulate",
     "sobol",
     "tornado",
+    "value_of_listening",
     "variance_shares",
     "waterfall_by_group",
     "waterfall_by_lever",

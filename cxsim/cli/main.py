@@ -25,6 +25,7 @@ from cxsim.cli.arguments import (
     UsageError,
 )
 from cxsim.cli.calibrate import add_calibrate
+from cxsim.cli.listening import add_listening
 from cxsim.cli.optimize import add_optimize
 from cxsim.cli.run import add_run, add_validate
 from cxsim.cli.whatif import add_assess, add_breakeven, add_compare, add_sensitivity
@@ -53,6 +54,7 @@ COMMANDS: list[Callable] = [
     add_assess,
     add_calibrate,
     add_optimize,
+    add_listening,
 ]
 
 

@@ -174,6 +174,11 @@ def simulate(
     limit = check_max_memory(max_memory)
     asked = keep
     keep, notes = _choose_keep(scenario, keep, draws, target, executor)
+    if scenario.listening is not None:  # the loop needs the plan and the oracle beside it
+        notes.append(
+            "listening: this run is the plan as written, without listening's cost; "
+            "cxsim.value_of_listening (cxsim listening FILE) runs the loop"
+        )
     footprint = estimate_peak(scenario, draws, keep, chunk, executor)
     if asked == "auto" and keep == "all" and not fits(footprint, limit):
         keep, footprint = "summary", estimate_peak(scenario, draws, "summary", chunk, executor)

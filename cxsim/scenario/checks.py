@@ -13,6 +13,7 @@ import difflib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from cxsim.scenario.listening import check_listening
 from cxsim.scenario.schema import ASSESSMENT_DIMENSIONS, as_written, to_value, value_range
 from cxsim.scenario.shifts import check_shifts
 
@@ -73,11 +74,13 @@ def cross_check(data: Mapping[str, Any], report: Report) -> None:
     horizon = horizon if isinstance(horizon, int) and not isinstance(horizon, bool) else None
     segments: Mapping[str, Any] = _mapping(data.get("segments"))
     groups: Mapping[str, Any] = _mapping(data.get("work_groups"))
+    check_listening(data, horizon, segments, report)
 
     for name, seg in segments.items():
         if not isinstance(seg, Mapping):
             continue
-        has_churn, has_sbg = "monthly_churn" in seg, "sbg" in seg
+        # An explicit null is no retention model (the engine would find no churn to draw).
+        has_churn, has_sbg = (seg.get(key) is not None for key in ("monthly_churn", "sbg"))
         if has_churn == has_sbg:
             report.add(
                 ("segments", name, "monthly_churn"),

@@ -274,8 +274,9 @@ def _drop_fixed_correlations(data: dict, overrides: Mapping[str, Any]) -> list[s
 def _walk_inputs(model: BaseModel, prefix: tuple[str, ...]) -> Iterator[Input]:
     for name in type(model).model_fields:
         # Provenance records where numbers came from; a correlation's rho shapes the
-        # sampling of other inputs; samples name tables. None is an input.
-        if name in ("provenance", "correlations", "samples"):
+        # sampling of other inputs; samples name tables; listening's numbers are decisions.
+        # None is an input.
+        if name in ("provenance", "correlations", "samples", "listening"):
             continue
         value = getattr(model, name)
         path = (*prefix, name)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from cxsim.scenario.listening import Listening
 from cxsim.uncertainty.distributions import (
     Distribution,
     is_distribution_mapping,
@@ -422,6 +423,7 @@ class ScenarioModel(Strict):
     acquisition_shifts: list[AcquisitionShift] = Field(default_factory=list)
     operating_model: OperatingModel = Field(default_factory=OperatingModel)
     terminal_value: TerminalValue | None = None
+    listening: Listening | None = None
     maturity_assessment: (
         dict[Literal[ASSESSMENT_DIMENSIONS], Annotated[int, Field(ge=1, le=5, strict=True)]] | None
     ) = None

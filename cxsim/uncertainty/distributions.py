@@ -167,7 +167,8 @@ class Distribution:
             x = p["mean"] + p["sd"] * self._standard_truncated_ppf(uc)
         else:  # lognormal
             mu, sigma = self._log_params()
-            x = np.exp(mu + sigma * ndtri(uc))
+            # A lognormal is positive: a draw that underflows to 0 is the smallest normal float.
+            x = np.maximum(np.exp(mu + sigma * ndtri(uc)), np.finfo(float).tiny)
         # Rounding in the closed forms (e.g. mean + sd * b) can step an ulp past an end
         # point; clip, and give the probabilities 0 and 1 the end points exactly.
         x = np.clip(x, lo, hi)
@@ -295,7 +296,9 @@ class Distribution:
     def _log_params(self) -> tuple[float, float]:
         """mu and sigma of ln(X) from the mean and sd of X."""
         mean, sd = self.p["mean"], self.p["sd"]
-        sigma2 = math.log1p((sd / mean) ** 2)
+        ratio = sd / mean
+        # Beyond 1e150 the square overflows; there log1p(r²) is 2·ln r to the last bit.
+        sigma2 = 2.0 * math.log(ratio) if ratio > 1e150 else math.log1p(ratio**2)
         return math.log(mean) - sigma2 / 2.0, math.sqrt(sigma2)
 
     def _standard_bounds(self) -> tuple[float, float]:
