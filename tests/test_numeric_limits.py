@@ -185,6 +185,21 @@ def test_seeds_outside_64_bits_are_refused_with_the_range(seed):
         cxsim.optimize(FLAGSHIP, 20e6, draws=10, seed=seed, progress=False)
 
 
+@pytest.mark.parametrize("seed", [True, 1.5, "3"])
+def test_seeds_that_are_not_whole_numbers_are_refused_alike(seed):
+    # One check serves simulate, optimize and the Sobol' indices.
+    from cxsim.analysis.global_sensitivity import sobol
+    from cxsim.uncertainty.streams import SeedError
+
+    for run in (
+        lambda: cxsim.simulate(FLAGSHIP, draws=2, seed=seed),
+        lambda: cxsim.optimize(FLAGSHIP, 20e6, draws=10, seed=seed, progress=False),
+        lambda: sobol(cxsim.load_scenario(FLAGSHIP), n=8, seed=seed),
+    ):
+        with pytest.raises(SeedError, match=r"seed must be a whole number from 0 to 2\*\*64"):
+            run()
+
+
 def test_the_largest_seed_runs_and_differs_from_zero():
     top = cxsim.simulate(FLAGSHIP, draws=5, seed=2**64 - 1)
     assert not np.array_equal(top.npv, cxsim.simulate(FLAGSHIP, draws=5, seed=0).npv)

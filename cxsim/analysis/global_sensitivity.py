@@ -126,7 +126,7 @@ def sobol(
             f"n must be a positive power of two, e.g. 256, 512 or 1024 (got {n!r}): Saltelli's "
             "design rests on a Sobol' sequence, whose balance needs 2^k points"
         )
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     if not 0 < level < 1:
         raise CxsimError(f"level must lie strictly between 0 and 1 (got {level!r})")
     _check_outcome(scenario, outcome)
@@ -230,7 +230,7 @@ def variance_shares(
                 f"draws must be at least {len(uncertain) + 2} for {len(uncertain)} uncertain "
                 f"inputs (got {draws}); a few thousand give stable shares"
             )
-        seed = _check_seed(seed)
+        seed = check_seed(seed)
         result = simulate(
             scenario, draws=int(draws), seed=seed, progress=False, keep="summary", executor=executor
         )
@@ -323,13 +323,6 @@ def _chosen_inputs(scenario: Scenario, paths: Collection[str] | None) -> list:
         raise CxsimError("inputs is empty; name at least one uncertain input, or leave it out")
     wanted = set(paths)
     return [item for item in uncertain if item.path in wanted]
-
-
-def _check_seed(seed: Any) -> int:
-    """The seed rules of every run: a whole number in [0, 2**64), never wrapped."""
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise CxsimError(f"seed must be a whole number ≥ 0 (got {seed!r})")
-    return check_seed(int(seed))
 
 
 def _check_outcome(scenario: Scenario, outcome: str) -> None:

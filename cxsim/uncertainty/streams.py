@@ -7,8 +7,10 @@ made, and adding an input (a new stream) never shifts the draws of the others.
 from __future__ import annotations
 
 import hashlib
+import numbers
 import operator
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -82,8 +84,9 @@ def _mix64_inplace(x: np.ndarray, scratch: np.ndarray) -> None:
     np.bitwise_xor(x, scratch, out=x)
 
 
-def check_seed(seed: int) -> int:
-    """``seed`` as an int in ``[0, 2**64)``; anything else is refused, never wrapped.
+def check_seed(seed: Any) -> int:
+    """``seed`` as an int in ``[0, 2**64)``; anything else (``True``, ``1.5``, ``-1``, ``2**64``)
+    is refused with a :class:`SeedError`, never wrapped.
 
     >>> check_seed(2**64 - 1) == 2**64 - 1
     True
@@ -92,12 +95,13 @@ def check_seed(seed: int) -> int:
     ...
     cxsim.uncertainty.streams.SeedError: seed must be a whole number from 0 to 2**64 − 1 (got ...)
     """
-    value = operator.index(seed)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise SeedError(f"seed must be a whole number from 0 to 2**64 − 1 (got {seed!r:.60})")
+    value = int(seed)
     if not 0 <= value < SEEDS:
-        digits = len(str(value)) if value.bit_length() < 256 else None
         shown = (
-            str(value)
-            if digits
+            str(value)  # Python refuses to print an int of more than 4,300 digits
+            if value.bit_length() < 256
             else f"a whole number of about {value.bit_length() * 0.30103:,.0f} digits"
         )
         raise SeedError(f"seed must be a whole number from 0 to 2**64 − 1 (got {shown})")

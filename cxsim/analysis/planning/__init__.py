@@ -108,12 +108,7 @@ def optimize(
     for name, value, low in (("draws", draws, 1), ("max_passes", max_passes, 1)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
             raise CxsimError(f"{name} must be a whole number ≥ {low} (got {value!r})")
-    try:
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-            raise ValueError(f"seed must be a whole number from 0 to 2**64 − 1 (got {seed!r:.60})")
-        check_seed(seed)
-    except ValueError as exc:
-        raise CxsimError(str(exc)) from None
+    check_seed(seed)  # a SeedError (a CxsimError) outside [0, 2**64)
     fractions = _check_grid("targets", targets, lambda f: 0 < f <= 1, "fractions in (0, 1]")
     shifts = _check_grid(
         "start_shifts", start_shifts, lambda s: s >= 0 and float(s).is_integer(), "whole months ≥ 0"
