@@ -122,7 +122,8 @@ def shift_cost(p: Params, on: np.ndarray | None = None) -> np.ndarray:
 
 def extra_paid(p: Params, paid_arms: np.ndarray, uplift: np.ndarray | None) -> np.ndarray | None:
     """Paid acquisitions the programme buys beyond the baseline's, (draw, S, H), for the
-    acquisition lever (engine ``_lever_profit``); ``paid_arms`` is (H, arm, S, draw).
+    acquisition lever (:func:`~cxsim.model.levers.lever_profit`); ``paid_arms`` is
+    (H, arm, S, draw).
 
     Under branding alone it is ``A·(u − 1)``, as it was before shifts existed (the same bits).
     """

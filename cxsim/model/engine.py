@@ -24,6 +24,7 @@ from cxsim.model.leading import (
     programme_cost,
     total_cost,
 )
+from cxsim.model.levers import grow_split, lever_profit
 from cxsim.model.params import Params
 from cxsim.model.propagation import Perception, gap_closure
 from cxsim.model.responses import DERIVED_METRICS, LEVERS, Responses, lever_switches
@@ -374,7 +375,7 @@ def _customer_months(
         _segment_sums(work[:quantities], blocks, monthly[t])
         if split is not None and split_monthly is not None:
             _segment_sums(split, blocks, split_monthly[t])
-            _grow_split(
+            grow_split(
                 split,
                 split_monthly[t],
                 state[0],
@@ -413,7 +414,7 @@ def _customer_months(
     if by_lever is not None and split_monthly is not None:
         added = np.ascontiguousarray(np.transpose(split_monthly, (1, 3, 2, 0)))
         extra = acq.extra_paid(p, paid_arms, uplift)
-        _lever_profit(p, responses, out["customers"], added, extra, by_lever)
+        lever_profit(p, responses, out["customers"], added, extra, by_lever)
     return out
 
 
@@ -434,66 +435,3 @@ def _segment_sums(counted: np.ndarray, blocks: list, into: np.ndarray) -> None:
             total[...] = counted[..., first, :]
             for c in range(first + 1, stop):
                 total += counted[..., c, :]
-
-
-def _grow_split(split, sums, programme, stay, paid, referred_weight, p: Params, scratch) -> None:
-    """Next month's customers added by retention (and paid acquisition), class by class.
-
-    Each source's customers survive and refer at the baseline's rates, and new ones join:
-    retention adds ``N₀·(s₀ − s₁)`` (the programme's customers kept by its lower hazard), paid
-    acquisition ``(A₀ − A₁)·π`` when branding lifts it. What is left of the difference between
-    the arms comes from the programme's higher referral rate (docs/model.md §5).
-    ``referred_weight`` is the baseline's referral rate times the class mix, (C, draw).
-    """
-    owner = p.class_segment
-    split *= stay[1]
-    for k in range(split.shape[0]):
-        np.multiply(sums[k][owner], referred_weight, out=scratch)
-        split[k] += scratch
-    np.subtract(stay[0], stay[1], out=scratch)
-    scratch *= programme
-    split[0] += scratch
-    if split.shape[0] > 1:
-        np.multiply((paid[0] - paid[1])[owner], p.weight.T, out=scratch)
-        split[1] += scratch
-
-
-def _lever_profit(p, responses, customers, added, extra_paid, into) -> None:
-    """Incremental profit by lever, (draw, lever, H) summed over segments.
-
-    A variance analysis: the customers the programme adds (``added``: by retention, and by
-    paid acquisition under branding; the rest by referrals) earn the mean of the two arms'
-    profit per customer ``u = m − ρ·referral_cost`` (volume effects, credited to the lever
-    that added them, acquisition net of its CAC), and the arms' mean customers earn the
-    change in margin and referral cost (rate effects: share of wallet through revenue, cost
-    to serve through contacts, referrals through the referral rate). With the midpoint
-    (Bennet) split of ``T₀u₀ − T₁u₁ = ΔT·ū + T̄·Δu`` no arm's level takes the interaction, and
-    the five lines add up to profit(programme) − profit(baseline) in every draw and month.
-    """
-    programme, baseline = responses[0], responses[1]
-    t0, t1 = customers[0], customers[1]  # (draw, S, H)
-    rate = p.seg["referral_rate"][:, :, None]
-    referral_cost = p.seg["referral_cost"][:, :, None]
-    rate0, rate1 = programme.referring * rate, baseline.referring * rate
-    unit = 0.5 * (
-        (programme.margin_pc - rate0 * referral_cost) + (baseline.margin_pc - rate1 * referral_cost)
-    )
-    mean_customers = 0.5 * (t0 + t1)
-    retention = added[0]
-    gross = p.seg["gross_margin"][:, :, None]
-    lines = {
-        "retention": retention * unit,
-        "share_of_wallet": mean_customers * (programme.revenue_pc - baseline.revenue_pc) * gross,
-        "cost_to_serve": mean_customers * (baseline.serve_pc - programme.serve_pc),
-    }
-    referred = (t0 - t1) - retention
-    if extra_paid is not None:  # (draw, S, H) paid acquisitions programme − baseline
-        acquisition = added[1]
-        referred -= acquisition
-        lines["acquisition"] = acquisition * unit - extra_paid * p.seg["cac"][:, :, None]
-    lines["referrals"] = referred * unit - mean_customers * (rate0 - rate1) * referral_cost
-    for k, lever in enumerate(LEVERS):
-        if lever in lines:
-            np.sum(lines[lever], axis=1, out=into[:, k])
-        else:
-            into[:, k] = 0.0
