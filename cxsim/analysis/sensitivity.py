@@ -21,7 +21,7 @@ from cxsim.montecarlo import outcomes_of_inputs
 from cxsim.montecarlo.memory import keep_freed_memory
 from cxsim.outputs.summary import format_value
 from cxsim.scenario import Scenario
-from cxsim.scenario.schema import bounds_of
+from cxsim.scenario.allowed import bounds_of
 from cxsim.scenario.units import describe
 from cxsim.uncertainty.distributions import Distribution
 from cxsim.uncertainty.sampling import draw_inputs

@@ -24,10 +24,11 @@ import numpy as np
 from pydantic import BaseModel
 
 from cxsim.errors import Problem
+from cxsim.scenario.allowed import limits_of
 from cxsim.scenario.reading import MAX_TABLE_BYTES, regular_file_problem
 from cxsim.scenario.row_rules import ROW_LIMIT, check_rows
 from cxsim.scenario.samples import folder_of
-from cxsim.scenario.schema import ScenarioModel, as_written, limits_of
+from cxsim.scenario.schema import ScenarioModel, as_written
 from cxsim.uncertainty.distributions import Distribution
 from cxsim.uncertainty.samples import Empirical, SampleTable, read_table
 

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from cxsim.errors import Problem
-from cxsim.scenario.schema import annotation_at
+from cxsim.scenario.allowed import annotation_at
 
 __all__ = ["ProblemReport", "dedupe"]
 
